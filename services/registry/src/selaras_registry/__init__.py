@@ -1,0 +1,1 @@
+"""Selaras registry service: households (keluarga), members, regions, history, access log."""

@@ -1,0 +1,44 @@
+"""Dependencies of the registry routes: session, caller, service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry.service import Caller, RegistryService
+from selaras_shared.auth import CurrentPrincipal
+from selaras_shared.db import get_session
+from selaras_shared.requestctx import current_request_id
+
+# scope="function": the commit happens before the response is sent.
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_caller(
+    principal: CurrentPrincipal,
+    x_purpose: Annotated[
+        str | None,
+        Header(max_length=200, description="why personal data is read (written to the access log)"),
+    ] = None,
+    x_change_source: Annotated[
+        str | None,
+        Header(max_length=50, pattern=r"^[a-z0-9_.:-]+$", description="where a change comes from"),
+    ] = None,
+) -> Caller:
+    """The principal and what the request says about itself."""
+    return Caller(
+        principal=principal,
+        source=x_change_source or "api",
+        purpose=x_purpose,
+        request_id=current_request_id(),
+    )
+
+
+async def get_service(session: Session, caller: Annotated[Caller, Depends(get_caller)]) -> RegistryService:
+    """The registry service for this request."""
+    return RegistryService(session, caller)
+
+
+Service = Annotated[RegistryService, Depends(get_service)]

@@ -1,0 +1,30 @@
+"""Alembic environment: async engine, batch mode on SQLite, registry tables only."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from selaras_shared.migrations import run_migrations
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from selaras_registry import models  # noqa: F401  (registers the tables)
+from selaras_registry.settings import RegistrySettings
+
+
+def _do_run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=SQLModel.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+url = context.config.get_main_option("sqlalchemy.url") or RegistrySettings().database_url
+asyncio.run(run_migrations(url, _do_run)) if context.config.attributes.get(
+    "connection"
+) is None else _do_run(context.config.attributes["connection"])

@@ -1,0 +1,459 @@
+"""Registry rules: who may see and change which household, versioning, masking, access log."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry import errors, nik as nik_rules
+from selaras_registry.documents import (
+    diff_documents,
+    household_document,
+    mask_changes,
+    mask_document,
+    search_tags,
+)
+from selaras_registry.models import Household, HouseholdVersion, Member
+from selaras_registry.regions import fold
+from selaras_registry.repository import (
+    AccessLogRepository,
+    HouseholdFilter,
+    HouseholdRepository,
+    VersionRepository,
+)
+from selaras_registry.schemas import (
+    Deactivation,
+    HouseholdCreate,
+    HouseholdUpdate,
+    MemberCreate,
+    MemberMove,
+    MemberUpdate,
+)
+from selaras_shared.auth import Permission, Principal
+from selaras_shared.errors import Forbidden
+from selaras_shared.etag import etag_for, stale
+from selaras_shared.i18n import Text
+from selaras_shared.db import utcnow
+from selaras_shared.pagination import Page, decode_cursor, encode_cursor
+
+HEAD = "kepala_keluarga"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The principal behind a request, and what it said about the request."""
+
+    principal: Principal
+    source: str = "api"
+    purpose: str | None = None
+    request_id: str | None = None
+
+    @property
+    def sees_personal_data(self) -> bool:
+        """Whether NIK, names and the like are shown unmasked."""
+        return self.principal.can(Permission.personal_data)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A household document ready to serve, with its ETag."""
+
+    document: dict[str, Any]
+    etag: str
+
+
+class RegistryService:
+    """Use cases of the registry over one database session."""
+
+    def __init__(self, session: AsyncSession, caller: Caller) -> None:
+        self.session = session
+        self.caller = caller
+        self.households = HouseholdRepository(session)
+        self.versions = VersionRepository(session)
+        self.access_log = AccessLogRepository(session)
+
+    # --- reads ------------------------------------------------------------------------
+
+    async def get(self, household_id: uuid.UUID, as_of: datetime | None = None) -> Served:
+        """One household, now or as it was at `as_of`."""
+        household = await self._visible(household_id)
+        if as_of is None:
+            members = await self.households.active_members([household.id])
+            document = household_document(household, members[household.id])
+        else:
+            found = await self.versions.document_as_of(household.id, as_of)
+            if found is None:
+                raise errors.household_not_found(household_id)
+            document = found
+        await self._log_reads([household.id], "read" if as_of is None else "read_as_of")
+        return Served(self._present(document), etag_for(int(document["version"])))
+
+    async def search(
+        self, criteria: HouseholdFilter, *, limit: int, cursor: str | None
+    ) -> Page[dict[str, Any]]:
+        """Households matching `criteria` within the caller's jurisdiction, one page."""
+        principal = self.caller.principal
+        if (criteria.nik or criteria.kk_number or criteria.name_key) and not self.caller.sees_personal_data:
+            raise Forbidden(
+                Text(
+                    "Pencarian dengan NIK, nomor KK atau nama memerlukan hak data pribadi",
+                    "Searching by NIK, KK number or name requires personal-data rights",
+                )
+            )
+        region = _narrowest(principal, criteria.region)
+        after = uuid.UUID(decode_cursor(cursor, ("id",))["id"]) if cursor else None
+        rows = await self.households.search(
+            HouseholdFilter(**{**criteria.__dict__, "region": region}), after=after, limit=limit + 1
+        )
+        page, more = rows[:limit], len(rows) > limit
+        members = await self.households.active_members([h.id for h in page])
+        await self._log_reads([h.id for h in page], "search")
+        return Page(
+            items=[self._present(household_document(h, members[h.id])) for h in page],
+            next_cursor=encode_cursor({"id": str(page[-1].id)}) if more else None,
+        )
+
+    async def history(
+        self, household_id: uuid.UUID, *, limit: int, cursor: str | None
+    ) -> Page[dict[str, Any]]:
+        """The versions of a household, oldest first."""
+        household = await self._visible(household_id)
+        after = int(decode_cursor(cursor, ("version",))["version"]) if cursor else 0
+        rows = await self.versions.list(household.id, after_version=after, limit=limit + 1)
+        page, more = rows[:limit], len(rows) > limit
+        await self._log_reads([household.id], "history")
+        items = [
+            {
+                "version": row.version,
+                "changed_at": row.changed_at,
+                "actor": row.actor,
+                "actor_role": row.actor_role,
+                "actor_organization": row.actor_organization,
+                "source": row.source,
+                "change": row.change,
+                "reason": row.reason,
+                "changes": row.changes if self.caller.sees_personal_data else mask_changes(row.changes),
+            }
+            for row in page
+        ]
+        next_cursor = encode_cursor({"version": page[-1].version}) if more else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    # --- writes -----------------------------------------------------------------------
+
+    async def create(self, data: HouseholdCreate) -> Served:
+        """Register a household with its members (version 1)."""
+        self._require(Permission.write)
+        self.caller.principal.require_covers(data.village_code)
+        if data.id is not None and await self.households.get(data.id) is not None:
+            raise errors.household_exists(data.id)
+        holders = await self.households.holders_of_niks(m.nik for m in data.members)
+        for index, member in enumerate(data.members):
+            if member.nik in holders:
+                raise errors.duplicate_nik(member.nik, holders[member.nik], f"members.{index}.nik")
+        fields = data.model_dump(exclude={"id", "members"}, mode="json")
+        household = Household(**fields, **({"id": data.id} if data.id else {}))
+        self.session.add(household)
+        members = [_new_member(household.id, m, position) for position, m in enumerate(data.members)]
+        self.session.add_all(members)
+        await self._flush()
+        return await self._record(household, members, "created")
+
+    async def update(self, household_id: uuid.UUID, patch: HouseholdUpdate, expected: int | None) -> Served:
+        """Apply a merge patch to household fields."""
+        self._require(Permission.write)
+        household = await self._claim(household_id, expected)
+        changes = patch.model_dump(exclude_unset=True, mode="json")
+        if "village_code" in changes and changes["village_code"] is not None:
+            self.caller.principal.require_covers(changes["village_code"])
+        if "housing" in changes:
+            changes["housing"] = {**household.housing, **(changes["housing"] or {})}
+        for field in ("kk_number", "address", "village_code", "registry_status", "housing",
+                      "programs_received", "ppks", "data_source"):
+            if field in changes and changes[field] is None:
+                raise errors.field_invalid(
+                    field, "missing", Text("Kolom ini tidak boleh dikosongkan", "This field cannot be null")
+                )
+        for field, value in changes.items():
+            setattr(household, field, value)
+        members = await self._members(household.id)
+        return await self._record(household, members, "updated")
+
+    async def add_member(self, household_id: uuid.UUID, data: MemberCreate, expected: int | None) -> Served:
+        """Add a person to a household."""
+        self._require(Permission.write)
+        household = await self._claim(household_id, expected)
+        members = await self._members(household.id)
+        holder = await self.households.holder_of_nik(data.nik)
+        if holder is not None:
+            raise errors.duplicate_nik(data.nik, holder)
+        if data.relationship.value == HEAD:
+            _require_no_head(members)
+        member = _new_member(household.id, data, await self.households.next_position(household.id))
+        self.session.add(member)
+        await self._flush()
+        return await self._record(household, [*members, member], "member_added")
+
+    async def update_member(
+        self, household_id: uuid.UUID, member_id: uuid.UUID, patch: MemberUpdate, expected: int | None
+    ) -> Served:
+        """Correct a member's data; NIK, sex and birth date must still agree."""
+        self._require(Permission.write)
+        household = await self._claim(household_id, expected)
+        members = await self._members(household.id)
+        member = next((m for m in members if m.id == member_id), None)
+        if member is None:
+            raise errors.member_not_found(member_id)
+        changes = patch.model_dump(exclude_unset=True, mode="json")
+        for field in ("nik", "name", "sex", "birth_date", "relationship", "pregnant", "ppks"):
+            if field in changes and changes[field] is None:
+                raise errors.field_invalid(
+                    field, "missing", Text("Kolom ini tidak boleh dikosongkan", "This field cannot be null")
+                )
+        if changes.get("relationship") == HEAD and member.relationship != HEAD:
+            _require_no_head([m for m in members if m.id != member.id])
+        if "nik" in changes and changes["nik"] != member.nik:
+            holder = await self.households.holder_of_nik(changes["nik"])
+            if holder is not None:
+                raise errors.duplicate_nik(changes["nik"], holder)
+        if "disability" in changes:
+            disability = changes.pop("disability") or {}
+            member.disability_type = disability.get("type")
+            member.disability_severity = disability.get("severity")
+        if "birth_date" in changes:
+            changes["birth_date"] = patch.birth_date
+        for field, value in changes.items():
+            setattr(member, field, value)
+        if "name" in changes:
+            member.name_key = fold(member.name)
+        _check_person(member)
+        await self._flush()
+        return await self._record(household, members, "member_updated")
+
+    async def remove_member(
+        self, household_id: uuid.UUID, member_id: uuid.UUID, reason: Deactivation, expected: int | None
+    ) -> Served:
+        """Take a person off a household (died, moved, duplicate) without deleting them."""
+        self._require(Permission.write)
+        household = await self._claim(household_id, expected)
+        members = await self._members(household.id)
+        member = next((m for m in members if m.id == member_id), None)
+        if member is None:
+            raise errors.member_not_found(member_id)
+        if len(members) == 1:
+            raise errors.last_member()
+        _deactivate(member, reason)
+        await self._flush()
+        return await self._record(household, members, "member_removed", reason.reason.value)
+
+    async def move_member(
+        self, household_id: uuid.UUID, member_id: uuid.UUID, move: MemberMove, expected: int | None
+    ) -> Served:
+        """Move a person to another household: both change in one transaction, or neither."""
+        self._require(Permission.write)
+        if move.target_household_id == household_id:
+            raise errors.field_invalid(
+                "target_household_id",
+                "same_household",
+                Text("Keluarga tujuan sama dengan keluarga asal", "Target is the same household"),
+            )
+        # Lock both rows in id order so that two opposite moves cannot deadlock.
+        ordered = sorted([household_id, move.target_household_id])
+        claimed: dict[uuid.UUID, Household] = {}
+        for hid in ordered:
+            is_source = hid == household_id
+            claimed[hid] = await self._claim(hid, expected if is_source else None)
+        source, target = claimed[household_id], claimed[move.target_household_id]
+        source_members = await self._members(source.id)
+        member = next((m for m in source_members if m.id == member_id), None)
+        if member is None:
+            raise errors.member_not_found(member_id)
+        if len(source_members) == 1:
+            raise errors.last_member()
+        target_members = await self._members(target.id)
+        if move.relationship.value == HEAD:
+            _require_no_head(target_members)
+        member.household_id = target.id
+        member.relationship = move.relationship.value
+        member.position = await self.households.next_position(target.id)
+        await self._flush()
+        await self._record(target, [*target_members, member], "member_moved_in")
+        return await self._record(source, [m for m in source_members if m.id != member.id], "member_moved_out")
+
+    async def deactivate(
+        self, household_id: uuid.UUID, reason: Deactivation, expected: int | None
+    ) -> Served:
+        """Deactivate a household and its members with a reason; nothing is deleted."""
+        self._require(Permission.deactivate)
+        household = await self._claim(household_id, expected)
+        members = await self._members(household.id)
+        household.status = "inactive"
+        household.deactivation_reason = reason.reason.value
+        household.deactivation_note = reason.note
+        household.deactivated_at = utcnow()
+        for member in members:
+            _deactivate(member, reason)
+        await self._flush()
+        return await self._record(household, members, "deactivated", reason.reason.value)
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _require(self, permission: Permission) -> None:
+        self.caller.principal.require(permission)
+
+    async def _visible(self, household_id: uuid.UUID) -> Household:
+        household = await self.households.get(household_id)
+        if household is None or not self.caller.principal.covers(household.village_code):
+            # Outside the jurisdiction looks the same as absent: existence is not leaked.
+            raise errors.household_not_found(household_id)
+        return household
+
+    async def _claim(self, household_id: uuid.UUID, expected: int | None) -> Household:
+        household = await self.households.claim(household_id, self.caller.principal.jurisdiction, expected)
+        if household is not None:
+            return household
+        current = await self._visible(household_id)
+        if current.status != "active":
+            raise errors.household_inactive(household_id)
+        raise stale(current.version, etag_for(expected) if expected is not None else "*")
+
+    async def _members(self, household_id: uuid.UUID) -> list[Member]:
+        return (await self.households.active_members([household_id]))[household_id]
+
+    async def _flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            # Lost a race with a concurrent writer on the unique active-NIK index.
+            raise errors.Conflict(
+                Text(
+                    "Data bentrok dengan perubahan lain yang bersamaan (NIK ganda); ulangi",
+                    "Conflicts with a concurrent change (duplicate NIK); retry",
+                )
+            ) from exc
+
+    async def _record(
+        self, household: Household, members: list[Member], change: str, reason: str | None = None
+    ) -> Served:
+        """Append the version that the claimed household has reached, and refresh its tags."""
+        document = household_document(household, members)
+        before = (
+            await self.versions.document_at_version(household.id, household.version - 1)
+            if household.version > 1
+            else None
+        )
+        principal = self.caller.principal
+        self.versions.add(
+            HouseholdVersion(
+                household_id=household.id,
+                version=household.version,
+                changed_at=utcnow(),
+                actor=principal.subject,
+                actor_role=principal.role.value,
+                actor_organization=principal.organization,
+                source=self.caller.source,
+                change=change,
+                reason=reason,
+                changes=diff_documents(before, document),
+                document=document,
+            )
+        )
+        await self.households.replace_tags(household.id, search_tags(household, members))
+        await self._flush()
+        return Served(self._present(document), etag_for(household.version))
+
+    def _present(self, document: dict[str, Any]) -> dict[str, Any]:
+        if self.caller.sees_personal_data:
+            return {**document, "masked": False}
+        return {**mask_document(document), "masked": True}
+
+    async def _log_reads(self, household_ids: list[uuid.UUID], action: str) -> None:
+        if not self.caller.sees_personal_data:
+            return
+        principal = self.caller.principal
+        now = utcnow()
+        await self.access_log.append(
+            [
+                {
+                    "at": now,
+                    "subject": principal.subject,
+                    "role": principal.role.value,
+                    "organization": principal.organization,
+                    "household_id": household_id,
+                    "action": action,
+                    "purpose": self.caller.purpose,
+                    "request_id": self.caller.request_id,
+                }
+                for household_id in household_ids
+            ]
+        )
+
+
+def _narrowest(principal: Principal, region: str) -> str:
+    """The region filter within the caller's jurisdiction; disjoint ones are forbidden."""
+    if region.startswith(principal.jurisdiction):
+        return region
+    if principal.jurisdiction.startswith(region):
+        return principal.jurisdiction
+    principal.require_covers(region)
+    return region
+
+
+def _new_member(household_id: uuid.UUID, data: MemberCreate, position: int) -> Member:
+    return Member(
+        household_id=household_id,
+        nik=data.nik,
+        name=data.name,
+        name_key=fold(data.name),
+        sex=data.sex.value,
+        birth_date=data.birth_date,
+        relationship=data.relationship.value,
+        marital_status=data.marital_status.value if data.marital_status else None,
+        education=data.education.value if data.education else None,
+        in_school=data.in_school,
+        occupation=data.occupation,
+        disability_type=data.disability.type.value if data.disability else None,
+        disability_severity=(
+            data.disability.severity.value if data.disability and data.disability.severity else None
+        ),
+        chronic_illness=data.chronic_illness,
+        pregnant=data.pregnant,
+        ppks=[p.value for p in data.ppks],
+        position=position,
+    )
+
+
+def _require_no_head(members: list[Member]) -> None:
+    head = next((m for m in members if m.relationship == HEAD), None)
+    if head is not None:
+        raise errors.head_conflict(head.id)
+
+
+def _deactivate(member: Member, reason: Deactivation) -> None:
+    member.status = "inactive"
+    member.deactivation_reason = reason.reason.value
+    member.deactivation_note = reason.note
+    member.deactivated_at = utcnow()
+
+
+def _check_person(member: Member) -> None:
+    problem = nik_rules.check_person(member.nik, member.birth_date, member.sex)  # type: ignore[arg-type]
+    if problem is not None:
+        raise errors.field_invalid(
+            "nik",
+            problem.code,
+            Text(
+                "NIK tidak cocok dengan tanggal lahir atau jenis kelamin anggota",
+                "NIK does not agree with the member's birth date or sex",
+                problem.params,
+            ),
+        )
+    if member.pregnant and member.sex == "male":
+        raise errors.field_invalid(
+            "pregnant", "pregnant_male", Text("Status hamil hanya untuk perempuan", "Only women can be pregnant")
+        )

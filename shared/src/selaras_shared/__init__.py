@@ -1,0 +1,1 @@
+"""Selaras shared library: plumbing every service uses, and no business rules."""

@@ -1,0 +1,36 @@
+"""Settings bases: one env prefix per service, and auth settings shared by all services."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "selaras-dev-secret-change-me-0123456789"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; subclasses set `env_prefix` (e.g. `SELARAS_REGISTRY_`)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./var/selaras.db"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+
+class AuthSettings(BaseSettings):
+    """How bearer tokens are verified; the same for every service (`SELARAS_AUTH_` prefix).
+
+    The embedded default verifies HS256 tokens with a shared secret (minted by
+    `selaras-token`); production points `jwks_url` at an OIDC provider such as Keycloak.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SELARAS_AUTH_", extra="ignore")
+
+    jwt_secret: str | None = DEV_JWT_SECRET
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    algorithms: list[str] = ["HS256", "RS256", "ES256"]
+    leeway_seconds: int = 30
