@@ -59,6 +59,7 @@ def household(village_code: str = VILLAGE, **extra: Any) -> dict[str, Any]:
         "programs_received": ["PKH", "BPNT"],
         "ppks": ["fakir_miskin"],
         "data_source": "dtsen",
+        "verified_on": "2025-08-17",
         "members": [
             member(),
             member("Nurhayati Daeng Ngai", "female", date(1984, 2, 3), "istri", marital_status="kawin"),

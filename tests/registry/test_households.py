@@ -42,11 +42,12 @@ async def test_update_requires_matching_etag(client: httpx.AsyncClient, tokens: 
     assert missing.status_code == 428
     assert missing.headers["content-type"] == "application/problem+json"
 
-    updated = await client.patch(url, json={"desil": 3, "housing": {"floor": "semen"}},
+    updated = await client.patch(url, json={"desil": 3, "housing": {"floor": "semen"}, "verified_on": "2026-10-01"},
                                  headers={**tokens(), "If-Match": '"1"'})
     assert updated.status_code == 200, updated.text
     assert updated.headers["etag"] == '"2"'
     assert updated.json()["desil"] == 3
+    assert updated.json()["verified_on"] == "2026-10-01"
     # Housing is merged, not replaced.
     assert updated.json()["housing"]["floor"] == "semen"
     assert updated.json()["housing"]["wall"] == "bambu"

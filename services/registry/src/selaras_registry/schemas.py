@@ -6,7 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from selaras_registry import nik as nik_rules
@@ -146,18 +154,32 @@ class MemberFields(Input):
 class MemberCreate(MemberFields):
     """A member (*anggota keluarga*) to register; NIK must agree with birth date and sex."""
 
-    nik: Nik
     name: ShortText
     sex: Sex
     birth_date: date
+    # Declared after sex and birth date so that its validator can compare them.
+    nik: Nik
 
-    @model_validator(mode="after")
-    def _nik_agrees(self) -> Self:
-        if self.birth_date > date.today():
+    @field_validator("birth_date")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > date.today():
             raise PydanticCustomError("birth_date_future", "Birth date is in the future")
-        problem = nik_rules.check_person(self.nik, self.birth_date, self.sex.value)  # type: ignore[arg-type]
+        return value
+
+    @field_validator("nik")
+    @classmethod
+    def _nik_agrees(cls, value: str, info: ValidationInfo) -> str:
+        sex, birth_date = info.data.get("sex"), info.data.get("birth_date")
+        if sex is None or birth_date is None:
+            return value  # their own errors are reported
+        problem = nik_rules.check_person(value, birth_date, sex.value)
         if problem is not None:
             raise _nik_error(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _pregnancy(self) -> Self:
         if self.pregnant and self.sex is Sex.male:
             raise PydanticCustomError("pregnant_male", "Only women can be recorded as pregnant")
         return self
@@ -207,15 +229,16 @@ class HouseholdCreate(HouseholdFields):
     kk_number: KkNumber
     members: Annotated[list[MemberCreate], Field(min_length=1, max_length=30)]
 
-    @model_validator(mode="after")
-    def _members_consistent(self) -> Self:
-        heads = sum(m.relationship is Relationship.kepala_keluarga for m in self.members)
+    @field_validator("members")
+    @classmethod
+    def _members_consistent(cls, members: list[MemberCreate]) -> list[MemberCreate]:
+        heads = sum(m.relationship is Relationship.kepala_keluarga for m in members)
         if heads != 1:
             raise PydanticCustomError(
                 "head_count", "A family needs exactly one head (found {count})", {"count": heads}
             )
         seen: set[str] = set()
-        for member in self.members:
+        for member in members:
             if member.nik in seen:
                 raise PydanticCustomError(
                     "nik_duplicate_in_request",
@@ -223,7 +246,7 @@ class HouseholdCreate(HouseholdFields):
                     {"nik": member.nik},
                 )
             seen.add(member.nik)
-        return self
+        return members
 
 
 class HouseholdUpdate(Input):

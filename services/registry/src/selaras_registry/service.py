@@ -157,6 +157,7 @@ class RegistryService:
             if member.nik in holders:
                 raise errors.duplicate_nik(member.nik, holders[member.nik], f"members.{index}.nik")
         fields = data.model_dump(exclude={"id", "members"}, mode="json")
+        fields["verified_on"] = data.verified_on  # a date column, not its JSON string
         household = Household(**fields, **({"id": data.id} if data.id else {}))
         self.session.add(household)
         members = [_new_member(household.id, m, position) for position, m in enumerate(data.members)]
@@ -169,6 +170,8 @@ class RegistryService:
         self._require(Permission.write)
         household = await self._claim(household_id, expected)
         changes = patch.model_dump(exclude_unset=True, mode="json")
+        if "verified_on" in changes:
+            changes["verified_on"] = patch.verified_on
         if "village_code" in changes and changes["village_code"] is not None:
             self.caller.principal.require_covers(changes["village_code"])
         if "housing" in changes:
