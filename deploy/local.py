@@ -13,14 +13,15 @@ import sys
 import time
 
 import httpx
-
 from selaras_shared.auth import Principal, Role, mint_token
 from selaras_shared.settings import AuthSettings
 
 SERVICES = [("registry", "selaras_registry", 8001)]
 
 
-def _wait_ready(name: str, port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def _wait_ready(
+    name: str, port: int, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -57,7 +58,12 @@ def main() -> int:
             Principal(subject="fo-bonto-jai", role=Role.front_office, jurisdiction="7303"), secret
         )
         partner = mint_token(
-            Principal(subject="baznas-bantaeng", role=Role.partner, jurisdiction="7303", organization="baznas-7303"),
+            Principal(
+                subject="baznas-bantaeng",
+                role=Role.partner,
+                jurisdiction="7303",
+                organization="baznas-7303",
+            ),
             secret,
         )
         print("\nSelaras is running (embedded default, SQLite files in var/):")
@@ -68,8 +74,12 @@ def main() -> int:
         print("Demo token, partner without personal-data rights (NIK and names masked):")
         print(f"  export PARTNER_TOKEN={partner}")
         print("Try:")
-        print('  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8001/api/v1/households?region=7303&desil_max=2&limit=2"')
-        print("Mint other tokens: .tools/bin/uv run selaras-token --role manager --jurisdiction 7310")
+        print(
+            '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8001/api/v1/households?region=7303&desil_max=2&limit=2"'
+        )
+        print(
+            "Mint other tokens: .tools/bin/uv run selaras-token --role manager --jurisdiction 7310"
+        )
         print("Logs in var/log/. Ctrl-C stops everything.\n", flush=True)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)

@@ -9,9 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
-
 from selaras_registry.app import create_app
 from selaras_registry.cli import MIGRATIONS
 from selaras_registry.models import AccessLog, Household, HouseholdTag, HouseholdVersion, Member
@@ -20,6 +17,8 @@ from selaras_shared.auth import Principal, Role, TokenVerifier, mint_token
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 AUTH = AuthSettings(jwt_secret=SECRET)
@@ -61,14 +60,19 @@ async def connection(registry_engine: AsyncEngine) -> AsyncIterator[AsyncConnect
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     """A session inside the test's transaction, for looking at what the API stored."""
-    async with AsyncSession(connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+    async with AsyncSession(
+        connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as s:
         yield s
 
 
 @pytest.fixture
 def app(registry_url: str, registry_engine: AsyncEngine, connection: AsyncConnection) -> FastAPI:
     sessionmaker = async_sessionmaker(
-        connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
     )
     return _app(registry_url, registry_engine, sessionmaker)
 
@@ -81,7 +85,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def committed_client(registry_url: str, registry_engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+async def committed_client(
+    registry_url: str, registry_engine: AsyncEngine
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client whose requests commit for real (concurrency tests); tables emptied after."""
     app = _app(registry_url, registry_engine, make_sessionmaker(registry_engine))
     transport = httpx.ASGITransport(app=app)
@@ -97,9 +103,14 @@ def tokens() -> Tokens:
     """Authorization headers for a principal: tokens(role=..., jurisdiction=..., org=...)."""
 
     def make(
-        role: str = "front_office", jurisdiction: str = "", sub: str = "operator-1", org: str | None = None
+        role: str = "front_office",
+        jurisdiction: str = "",
+        sub: str = "operator-1",
+        org: str | None = None,
     ) -> dict[str, str]:
-        principal = Principal(subject=sub, role=Role(role), jurisdiction=jurisdiction, organization=org)
+        principal = Principal(
+            subject=sub, role=Role(role), jurisdiction=jurisdiction, organization=org
+        )
         return {"Authorization": f"Bearer {mint_token(principal, SECRET)}"}
 
     return make

@@ -62,9 +62,15 @@ def household(village_code: str = VILLAGE, **extra: Any) -> dict[str, Any]:
         "verified_on": "2025-08-17",
         "members": [
             member(),
-            member("Nurhayati Daeng Ngai", "female", date(1984, 2, 3), "istri", marital_status="kawin"),
             member(
-                "Muhammad Rafli", "male", date(2014, 9, 30), "anak", in_school=True,
+                "Nurhayati Daeng Ngai", "female", date(1984, 2, 3), "istri", marital_status="kawin"
+            ),
+            member(
+                "Muhammad Rafli",
+                "male",
+                date(2014, 9, 30),
+                "anak",
+                in_school=True,
                 disability={"type": "sensorik_rungu", "severity": "sedang"},
                 ppks=["anak_dengan_kedisabilitasan"],
             ),

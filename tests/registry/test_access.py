@@ -6,10 +6,9 @@ import uuid
 from typing import Any
 
 import httpx
+from selaras_registry.models import AccessLog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from selaras_registry.models import AccessLog
 
 from .conftest import Tokens
 from .factories import OTHER_REGENCY_VILLAGE, VILLAGE, household
@@ -33,19 +32,27 @@ async def test_token_outside_jurisdiction(client: httpx.AsyncClient, tokens: Tok
     outside = await client.post("/api/v1/households", json=household(), headers=palopo)
     assert outside.status_code == 403
     # Searching another regency is forbidden; an unqualified search is narrowed.
-    assert (await client.get("/api/v1/households", params={"region": "7303"}, headers=palopo)).status_code == 403
-    narrowed = await client.get("/api/v1/households", params={"kk_number": created["kk_number"]}, headers=palopo)
+    assert (
+        await client.get("/api/v1/households", params={"region": "7303"}, headers=palopo)
+    ).status_code == 403
+    narrowed = await client.get(
+        "/api/v1/households", params={"kk_number": created["kk_number"]}, headers=palopo
+    )
     assert narrowed.json()["items"] == []
     # Moving a household's village out of one's jurisdiction is forbidden.
     village_operator = tokens(jurisdiction=VILLAGE)
     moved = await client.patch(
-        url, json={"village_code": OTHER_REGENCY_VILLAGE}, headers={**village_operator, "If-Match": '"1"'}
+        url,
+        json={"village_code": OTHER_REGENCY_VILLAGE},
+        headers={**village_operator, "If-Match": '"1"'},
     )
     assert moved.status_code == 403
     assert (await client.get(url, headers=village_operator)).json()["version"] == 1
 
 
-async def test_masked_without_personal_data_rights(client: httpx.AsyncClient, tokens: Tokens) -> None:
+async def test_masked_without_personal_data_rights(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
     created = await _create(client, tokens)
     partner = tokens("partner", jurisdiction="7303", org="baznas-7303")
     response = await client.get(f"/api/v1/households/{created['id']}", headers=partner)
@@ -59,15 +66,25 @@ async def test_masked_without_personal_data_rights(client: httpx.AsyncClient, to
     assert head["name"] == "A*** B***"
     assert head["birth_date"] is None
     assert body["desil"] == created["desil"]  # non-identifying data stays visible
-    history = (await client.get(f"/api/v1/households/{created['id']}/history", headers=partner)).json()
+    history = (
+        await client.get(f"/api/v1/households/{created['id']}/history", headers=partner)
+    ).json()
     assert created["members"][0]["nik"] not in str(history)
     # Searching by identity needs the right; writing needs the right too.
-    by_nik = await client.get("/api/v1/households", params={"nik": created["members"][0]["nik"]}, headers=partner)
+    by_nik = await client.get(
+        "/api/v1/households", params={"nik": created["members"][0]["nik"]}, headers=partner
+    )
     assert by_nik.status_code == 403
-    listed = (await client.get("/api/v1/households", params={"region": "7303"}, headers=partner)).json()
+    listed = (
+        await client.get("/api/v1/households", params={"region": "7303"}, headers=partner)
+    ).json()
     assert all(item["masked"] for item in listed["items"])
-    assert (await client.post("/api/v1/households", json=household(), headers=partner)).status_code == 403
-    assert (await client.post("/api/v1/households", json=household(), headers=tokens("admin"))).status_code == 403
+    assert (
+        await client.post("/api/v1/households", json=household(), headers=partner)
+    ).status_code == 403
+    assert (
+        await client.post("/api/v1/households", json=household(), headers=tokens("admin"))
+    ).status_code == 403
 
 
 async def test_reads_of_personal_data_are_logged(
@@ -77,11 +94,15 @@ async def test_reads_of_personal_data_are_logged(
     household_id = uuid.UUID(created["id"])
     reader = {**tokens("back_office", sub="bo-7"), "X-Purpose": "verifikasi rujukan"}
     await client.get(f"/api/v1/households/{created['id']}", headers=reader)
-    await client.get("/api/v1/households", params={"kk_number": created["kk_number"]}, headers=reader)
+    await client.get(
+        "/api/v1/households", params={"kk_number": created["kk_number"]}, headers=reader
+    )
     await client.get(f"/api/v1/households/{created['id']}/history", headers=reader)
     # A masked read carries no personal data and is not logged.
     await client.get(f"/api/v1/households/{created['id']}", headers=tokens("partner", org="baznas"))
-    rows = list(await session.scalars(select(AccessLog).where(AccessLog.household_id == household_id)))
+    rows = list(
+        await session.scalars(select(AccessLog).where(AccessLog.household_id == household_id))
+    )
     assert [(r.subject, r.action, r.purpose) for r in rows] == [
         ("bo-7", "read", "verifikasi rujukan"),
         ("bo-7", "search", "verifikasi rujukan"),
@@ -91,7 +112,11 @@ async def test_reads_of_personal_data_are_logged(
 
 
 async def test_requests_without_valid_token(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nonsense"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+    ):
         response = await client.get("/api/v1/households", headers=headers)
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"

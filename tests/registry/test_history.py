@@ -12,13 +12,19 @@ from .factories import household
 
 
 async def test_history_lists_every_change(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = (await client.post("/api/v1/households", json=household(), headers=tokens(sub="fo-1"))).json()
+    created = (
+        await client.post("/api/v1/households", json=household(), headers=tokens(sub="fo-1"))
+    ).json()
     url = f"/api/v1/households/{created['id']}"
     await client.patch(
-        url, json={"desil": 1}, headers={**tokens("manager", sub="mgr-1"), "If-Match": '"1"', "X-Change-Source": "verval"}
+        url,
+        json={"desil": 1},
+        headers={**tokens("manager", sub="mgr-1"), "If-Match": '"1"', "X-Change-Source": "verval"},
     )
     child = created["members"][2]
-    await client.post(f"{url}/members/{child['id']}/removal", json={"reason": "died"}, headers=tokens())
+    await client.post(
+        f"{url}/members/{child['id']}/removal", json={"reason": "died"}, headers=tokens()
+    )
 
     response = await client.get(f"{url}/history", headers=tokens())
     assert response.status_code == 200
@@ -34,14 +40,20 @@ async def test_history_lists_every_change(client: httpx.AsyncClient, tokens: Tok
 
     paged = (await client.get(f"{url}/history", params={"limit": 2}, headers=tokens())).json()
     assert [i["version"] for i in paged["items"]] == [1, 2]
-    rest = (await client.get(f"{url}/history", params={"cursor": paged["next_cursor"]}, headers=tokens())).json()
+    rest = (
+        await client.get(
+            f"{url}/history", params={"cursor": paged["next_cursor"]}, headers=tokens()
+        )
+    ).json()
     assert [i["version"] for i in rest["items"]] == [3]
 
 
 async def test_read_as_of(client: httpx.AsyncClient, tokens: Tokens) -> None:
     before_creation = datetime.now(UTC)
     await asyncio.sleep(0.01)
-    created = (await client.post("/api/v1/households", json=household(desil=4), headers=tokens())).json()
+    created = (
+        await client.post("/api/v1/households", json=household(desil=4), headers=tokens())
+    ).json()
     await asyncio.sleep(0.01)
     between = datetime.now(UTC)
     await asyncio.sleep(0.01)

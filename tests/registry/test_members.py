@@ -27,7 +27,9 @@ async def test_add_member_and_duplicate_nik(client: httpx.AsyncClient, tokens: T
     assert [m["name"] for m in added.json()["members"]][-1] == "Aisyah"
 
     second = await _create(client, tokens)
-    duplicate = await client.post(f"/api/v1/households/{second['id']}/members", json=baby, headers=tokens())
+    duplicate = await client.post(
+        f"/api/v1/households/{second['id']}/members", json=baby, headers=tokens()
+    )
     assert duplicate.status_code == 409
     problem = duplicate.json()
     assert problem["household_id"] == first["id"]
@@ -35,10 +37,16 @@ async def test_add_member_and_duplicate_nik(client: httpx.AsyncClient, tokens: T
     assert problem["errors"][0]["field"] == "nik"
 
 
-async def test_duplicate_nik_on_create_names_the_holder(client: httpx.AsyncClient, tokens: Tokens) -> None:
+async def test_duplicate_nik_on_create_names_the_holder(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
     first = await _create(client, tokens)
-    taken = {k: first["members"][0][k] for k in ("nik", "name", "sex", "birth_date", "relationship")}
-    response = await client.post("/api/v1/households", json=household(members=[taken]), headers=tokens())
+    taken = {
+        k: first["members"][0][k] for k in ("nik", "name", "sex", "birth_date", "relationship")
+    }
+    response = await client.post(
+        "/api/v1/households", json=household(members=[taken]), headers=tokens()
+    )
     assert response.status_code == 409
     assert response.json()["household_id"] == first["id"]
     assert response.json()["errors"][0]["field"] == "members.0.nik"
@@ -58,9 +66,13 @@ async def test_second_head_is_refused(client: httpx.AsyncClient, tokens: Tokens)
 async def test_stale_etag_on_member_add(client: httpx.AsyncClient, tokens: Tokens) -> None:
     created = await _create(client, tokens)
     url = f"/api/v1/households/{created['id']}"
-    assert (await client.patch(url, json={"desil": 1}, headers={**tokens(), "If-Match": '"1"'})).status_code == 200
+    assert (
+        await client.patch(url, json={"desil": 1}, headers={**tokens(), "If-Match": '"1"'})
+    ).status_code == 200
     response = await client.post(
-        f"{url}/members", json=member("Late", "male", date(2001, 1, 1), "anak"), headers={**tokens(), "If-Match": '"1"'}
+        f"{url}/members",
+        json=member("Late", "male", date(2001, 1, 1), "anak"),
+        headers={**tokens(), "If-Match": '"1"'},
     )
     assert response.status_code == 412
 
@@ -73,7 +85,9 @@ async def test_update_member_rechecks_nik(client: httpx.AsyncClient, tokens: Tok
     bad = await client.patch(url, json={"birth_date": "1984-02-04"}, headers=tokens())
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "nik"
-    fixed = await client.patch(url, json={"name": "Nurhayati", "occupation": "pedagang"}, headers=tokens())
+    fixed = await client.patch(
+        url, json={"name": "Nurhayati", "occupation": "pedagang"}, headers=tokens()
+    )
     assert fixed.status_code == 200, fixed.text
     updated = next(m for m in fixed.json()["members"] if m["id"] == wife["id"])
     assert updated["name"] == "Nurhayati" and updated["occupation"] == "pedagang"
@@ -126,7 +140,9 @@ async def test_move_member_between_households(client: httpx.AsyncClient, tokens:
     assert target_now["version"] == 2
 
 
-async def test_failed_move_changes_neither_household(client: httpx.AsyncClient, tokens: Tokens) -> None:
+async def test_failed_move_changes_neither_household(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
     source = await _create(client, tokens)
     target = await _create(client, tokens)
     head = source["members"][0]
@@ -148,11 +164,17 @@ async def test_move_to_unknown_or_same_household(client: httpx.AsyncClient, toke
     child = source["members"][2]
     url = f"/api/v1/households/{source['id']}/members/{child['id']}/move"
     unknown = await client.post(
-        url, json={"target_household_id": "0b7f5d7e-3c1a-4f7e-9a51-6f0f3c2d9a19", "relationship": "anak"},
+        url,
+        json={
+            "target_household_id": "0b7f5d7e-3c1a-4f7e-9a51-6f0f3c2d9a19",
+            "relationship": "anak",
+        },
         headers=tokens(),
     )
     assert unknown.status_code == 404
-    same = await client.post(url, json={"target_household_id": source["id"], "relationship": "anak"}, headers=tokens())
+    same = await client.post(
+        url, json={"target_household_id": source["id"], "relationship": "anak"}, headers=tokens()
+    )
     assert same.status_code == 422
     now = (await client.get(f"/api/v1/households/{source['id']}", headers=tokens())).json()
     assert now["version"] == 1

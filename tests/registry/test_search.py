@@ -27,9 +27,20 @@ async def _ids(client: httpx.AsyncClient, tokens: Tokens, **params: Any) -> set[
 async def test_search_filters(client: httpx.AsyncClient, tokens: Tokens) -> None:
     poor = await _create(client, tokens, desil=1, programs_received=["PKH"], ppks=[])
     middle = await _create(
-        client, tokens, desil=5, programs_received=[], ppks=[],
-        members=[member("Élodie Daeng Bau", "female", date(1970, 4, 9), "kepala_keluarga",
-                        ppks=["perempuan_rawan_sosial_ekonomi"])],
+        client,
+        tokens,
+        desil=5,
+        programs_received=[],
+        ppks=[],
+        members=[
+            member(
+                "Élodie Daeng Bau",
+                "female",
+                date(1970, 4, 9),
+                "kepala_keluarga",
+                ppks=["perempuan_rawan_sosial_ekonomi"],
+            )
+        ],
     )
     palopo = await _create(client, tokens, village_code=OTHER_REGENCY_VILLAGE, desil=3)
     mine = {poor["id"], middle["id"], palopo["id"]}
@@ -44,11 +55,18 @@ async def test_search_filters(client: httpx.AsyncClient, tokens: Tokens) -> None
     assert (await _ids(client, tokens, desil_min=4, desil_max=6)) & mine == {middle["id"]}
     assert (await _ids(client, tokens, program="PKH")) & mine == {poor["id"], palopo["id"]}
     # Member-level PPKS count for the household.
-    assert (await _ids(client, tokens, ppks="perempuan_rawan_sosial_ekonomi")) & mine == {middle["id"]}
-    assert (await _ids(client, tokens, ppks="anak_dengan_kedisabilitasan")) & mine == {poor["id"], palopo["id"]}
+    assert (await _ids(client, tokens, ppks="perempuan_rawan_sosial_ekonomi")) & mine == {
+        middle["id"]
+    }
+    assert (await _ids(client, tokens, ppks="anak_dengan_kedisabilitasan")) & mine == {
+        poor["id"],
+        palopo["id"],
+    }
 
 
-async def test_cursor_pagination_visits_every_household_once(client: httpx.AsyncClient, tokens: Tokens) -> None:
+async def test_cursor_pagination_visits_every_household_once(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
     created = {(await _create(client, tokens, desil=9))["id"] for _ in range(7)}
     seen: list[str] = []
     cursor = None
@@ -84,10 +102,16 @@ async def test_search_bad_parameters(client: httpx.AsyncClient, tokens: Tokens) 
         assert response.json()["errors"][0]["field"] == field, params
 
 
-async def test_inactive_households_are_searchable_on_request(client: httpx.AsyncClient, tokens: Tokens) -> None:
+async def test_inactive_households_are_searchable_on_request(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
     created = await _create(client, tokens)
     await client.post(
-        f"/api/v1/households/{created['id']}/deactivation", json={"reason": "moved"}, headers=tokens("manager")
+        f"/api/v1/households/{created['id']}/deactivation",
+        json={"reason": "moved"},
+        headers=tokens("manager"),
     )
     assert created["id"] not in await _ids(client, tokens, kk_number=created["kk_number"])
-    assert created["id"] in await _ids(client, tokens, kk_number=created["kk_number"], status="inactive")
+    assert created["id"] in await _ids(
+        client, tokens, kk_number=created["kk_number"], status="inactive"
+    )

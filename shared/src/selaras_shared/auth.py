@@ -122,7 +122,9 @@ class TokenVerifier:
 
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
+        )
 
     async def verify(self, token: str) -> Principal:
         """Return the Principal of a valid token; raise Unauthorized otherwise."""
@@ -184,7 +186,10 @@ async def get_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
-            Text("Header Authorization: Bearer <token> wajib", "Authorization: Bearer <token> required"),
+            Text(
+                "Header Authorization: Bearer <token> wajib",
+                "Authorization: Bearer <token> required",
+            ),
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: TokenVerifier = request.app.state.verifier

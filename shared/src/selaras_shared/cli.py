@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         print("SELARAS_AUTH_JWT_SECRET is not set", file=sys.stderr)
         return 2
     principal = Principal(
-        subject=args.sub, role=Role(args.role), jurisdiction=args.jurisdiction, organization=args.org
+        subject=args.sub,
+        role=Role(args.role),
+        jurisdiction=args.jurisdiction,
+        organization=args.org,
     )
     print(mint_token(principal, secret, ttl_seconds=args.ttl))
     return 0

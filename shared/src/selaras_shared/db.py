@@ -10,7 +10,12 @@ from fastapi import Request
 from sqlalchemy import JSON, DateTime, String, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.types import TypeDecorator
 
 
@@ -22,7 +27,9 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the engine for `url`, with the SQLite settings a concurrent server needs."""
     if not is_sqlite(url):
-        return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
     engine = create_async_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -99,4 +106,4 @@ JSONVariant = JSON().with_variant(JSONB(), "postgresql")
 
 def code_string(length: int) -> String:
     """A string column compared byte-wise on PostgreSQL, so prefix ranges use the index."""
-    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+    return String(length).with_variant(String(length, collation="C"), "postgresql")

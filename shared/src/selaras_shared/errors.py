@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import logging
-
 from fastapi import FastAPI, Request
-from sqlalchemy.exc import DBAPIError
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -125,9 +124,7 @@ class PreconditionFailed(DomainError):
 
     status = 412
     code = "precondition-failed"
-    title = Text(
-        "Data telah diubah oleh pihak lain", "The resource was changed by someone else"
-    )
+    title = Text("Data telah diubah oleh pihak lain", "The resource was changed by someone else")
 
 
 class PreconditionRequired(DomainError):
@@ -170,9 +167,7 @@ class UpstreamTimeout(DomainError):
     title = Text("Layanan terkait tidak menjawab tepat waktu", "Upstream service timed out")
 
 
-def problem_response(
-    error: DomainError, lang: Lang, instance: str | None = None
-) -> JSONResponse:
+def problem_response(error: DomainError, lang: Lang, instance: str | None = None) -> JSONResponse:
     """Build the problem+json response for `error`."""
     headers = {"Content-Language": lang, **error.headers}
     return JSONResponse(
@@ -208,9 +203,7 @@ def validation_problem(exc: RequestValidationError, lang: Lang) -> InvalidInput:
             FieldIssue(_field_path(tuple(err["loc"])), str(err["type"]), Text(message, message))
         )
     return InvalidInput(
-        Text(
-            "Ada {n} kolom yang tidak valid", "{n} field(s) are invalid", {"n": len(issues)}
-        ),
+        Text("Ada {n} kolom yang tidak valid", "{n} field(s) are invalid", {"n": len(issues)}),
         errors=issues,
     )
 

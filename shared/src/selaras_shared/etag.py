@@ -34,7 +34,11 @@ def expected_version(if_match: str | None, *, required: bool) -> int | None:
     value = value.strip('"')
     if not value.isdigit():
         raise PreconditionFailed(
-            Text("If-Match {value} tidak cocok", "If-Match {value} does not match", {"value": if_match})
+            Text(
+                "If-Match {value} tidak cocok",
+                "If-Match {value} does not match",
+                {"value": if_match},
+            )
         )
     return int(value)
 

@@ -106,7 +106,11 @@ class BodyGuardMiddleware:
             return
         lang = negotiate_language(_header(scope, b"accept-language"))
         length_header = _header(scope, b"content-length")
-        if length_header is not None and length_header.isdigit() and int(length_header) > self.max_bytes:
+        if (
+            length_header is not None
+            and length_header.isdigit()
+            and int(length_header) > self.max_bytes
+        ):
             await self._refuse(PayloadTooLarge(self._too_large()), lang, scope, receive, send)
             return
         content_type = _header(scope, b"content-type")

@@ -7,6 +7,11 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from selaras_shared.auth import CurrentPrincipal
+from selaras_shared.errors import NotFound
+from selaras_shared.etag import expected_version
+from selaras_shared.i18n import Text
+from selaras_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 from selaras_registry import regions
 from selaras_registry.codes import Ppks, RecordStatus
@@ -26,11 +31,6 @@ from selaras_registry.schemas import (
     RegionRead,
 )
 from selaras_registry.service import Served
-from selaras_shared.auth import CurrentPrincipal
-from selaras_shared.errors import NotFound
-from selaras_shared.etag import expected_version
-from selaras_shared.i18n import Text
-from selaras_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter()
 
@@ -48,7 +48,11 @@ def _serve(response: Response, served: Served) -> HouseholdRead:
 def _region_read(region: regions.Region, with_ancestors: bool = False) -> RegionRead:
     ancestors = [_region_read(a) for a in regions.ancestors(region.code)] if with_ancestors else []
     return RegionRead(
-        code=region.code, name=region.name, level=region.level, parent=region.parent, ancestors=ancestors
+        code=region.code,
+        name=region.name,
+        level=region.level,
+        parent=region.parent,
+        ancestors=ancestors,
     )
 
 
@@ -58,8 +62,12 @@ def _region_read(region: regions.Region, with_ancestors: bool = False) -> Region
 @router.get("/regions", tags=["regions"])
 async def list_regions(
     _: CurrentPrincipal,
-    parent: Annotated[str, Query(pattern=r"^(\d{2}|\d{4})?$", description="empty for provinces")] = "",
-    q: Annotated[str | None, Query(min_length=2, max_length=100, description="name contains")] = None,
+    parent: Annotated[
+        str, Query(pattern=r"^(\d{2}|\d{4})?$", description="empty for provinces")
+    ] = "",
+    q: Annotated[
+        str | None, Query(min_length=2, max_length=100, description="name contains")
+    ] = None,
 ) -> list[RegionRead]:
     """Provinces, the regencies of a province, the sub-districts of a regency, or a name search."""
     if q is not None:
@@ -76,7 +84,9 @@ async def get_region(_: CurrentPrincipal, code: str) -> RegionRead:
     """One region with its ancestors; a village code is valid under a known sub-district."""
     region = regions.lookup(code)
     if region is None:
-        raise NotFound(Text("Wilayah {code} tidak dikenal", "Region {code} is unknown", {"code": code}))
+        raise NotFound(
+            Text("Wilayah {code} tidak dikenal", "Region {code} is unknown", {"code": code})
+        )
     return _region_read(region, with_ancestors=True)
 
 
@@ -84,7 +94,9 @@ async def get_region(_: CurrentPrincipal, code: str) -> RegionRead:
 
 
 @router.post("/households", status_code=status.HTTP_201_CREATED, tags=["households"])
-async def create_household(body: HouseholdCreate, service: Service, response: Response) -> HouseholdRead:
+async def create_household(
+    body: HouseholdCreate, service: Service, response: Response
+) -> HouseholdRead:
     """Register a household with its members."""
     served = await service.create(body)
     response.headers["Location"] = f"/api/v1/households/{served.document['id']}"
@@ -97,7 +109,10 @@ async def search_households(
     region: RegionPrefix | None = None,
     nik: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
     kk_number: Annotated[str | None, Query(pattern=r"^\d{16}$")] = None,
-    name: Annotated[str | None, Query(min_length=2, max_length=100, description="prefix of a name or a word of it")] = None,
+    name: Annotated[
+        str | None,
+        Query(min_length=2, max_length=100, description="prefix of a name or a word of it"),
+    ] = None,
     desil_min: Annotated[int | None, Query(ge=1, le=10)] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10)] = None,
     ppks: Ppks | None = None,
@@ -108,10 +123,14 @@ async def search_households(
 ) -> Page[HouseholdRead]:
     """Search households in the caller's jurisdiction, one page at a time."""
     if region is not None and regions.lookup(region) is None:
-        raise field_invalid("region", "region_unknown", Text("Kode wilayah tidak dikenal", "Unknown region code"))
+        raise field_invalid(
+            "region", "region_unknown", Text("Kode wilayah tidak dikenal", "Unknown region code")
+        )
     if desil_min is not None and desil_max is not None and desil_min > desil_max:
         raise field_invalid(
-            "desil_min", "range_inverted", Text("desil_min melebihi desil_max", "desil_min exceeds desil_max")
+            "desil_min",
+            "range_inverted",
+            Text("desil_min melebihi desil_max", "desil_min exceeds desil_max"),
         )
     criteria = HouseholdFilter(
         region=region or "",
@@ -126,7 +145,8 @@ async def search_households(
     )
     page = await service.search(criteria, limit=limit, cursor=cursor)
     return Page[HouseholdRead](
-        items=[HouseholdRead.model_validate(item) for item in page.items], next_cursor=page.next_cursor
+        items=[HouseholdRead.model_validate(item) for item in page.items],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -135,19 +155,27 @@ async def get_household(
     household_id: uuid.UUID,
     service: Service,
     response: Response,
-    as_of: Annotated[datetime | None, Query(description="read the household as it was at this time")] = None,
+    as_of: Annotated[
+        datetime | None, Query(description="read the household as it was at this time")
+    ] = None,
 ) -> HouseholdRead:
     """One household with its active members (or as it was at `as_of`)."""
     if as_of is not None and as_of.tzinfo is None:
         raise field_invalid(
-            "as_of", "timezone_required", Text("Sertakan zona waktu (mis. Z)", "Include a time zone (e.g. Z)")
+            "as_of",
+            "timezone_required",
+            Text("Sertakan zona waktu (mis. Z)", "Include a time zone (e.g. Z)"),
         )
     return _serve(response, await service.get(household_id, as_of))
 
 
 @router.patch("/households/{household_id}", tags=["households"])
 async def update_household(
-    household_id: uuid.UUID, body: HouseholdUpdate, service: Service, response: Response, if_match: IfMatch = None
+    household_id: uuid.UUID,
+    body: HouseholdUpdate,
+    service: Service,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> HouseholdRead:
     """Change household fields; requires If-Match with the ETag last read."""
     expected = expected_version(if_match, required=True)
@@ -156,10 +184,17 @@ async def update_household(
 
 @router.post("/households/{household_id}/deactivation", tags=["households"])
 async def deactivate_household(
-    household_id: uuid.UUID, body: Deactivation, service: Service, response: Response, if_match: IfMatch = None
+    household_id: uuid.UUID,
+    body: Deactivation,
+    service: Service,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> HouseholdRead:
     """Deactivate a household and its members (died, moved, duplicate); nothing is deleted."""
-    return _serve(response, await service.deactivate(household_id, body, expected_version(if_match, required=False)))
+    return _serve(
+        response,
+        await service.deactivate(household_id, body, expected_version(if_match, required=False)),
+    )
 
 
 @router.get("/households/{household_id}/history", tags=["households"])
@@ -169,7 +204,8 @@ async def household_history(
     """Every version of a household: who, when, from where, what changed."""
     page = await service.history(household_id, limit=limit, cursor=cursor)
     return Page[HistoryEntry](
-        items=[HistoryEntry.model_validate(item) for item in page.items], next_cursor=page.next_cursor
+        items=[HistoryEntry.model_validate(item) for item in page.items],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -177,19 +213,30 @@ async def household_history(
 
 
 @router.get("/households/{household_id}/members", tags=["members"])
-async def list_members(household_id: uuid.UUID, service: Service, response: Response) -> list[dict[str, object]]:
+async def list_members(
+    household_id: uuid.UUID, service: Service, response: Response
+) -> list[dict[str, object]]:
     """The active members of a household."""
     served = await service.get(household_id)
     response.headers["ETag"] = served.etag
     return HouseholdRead.model_validate(served.document).model_dump(mode="json")["members"]  # type: ignore[no-any-return]
 
 
-@router.post("/households/{household_id}/members", status_code=status.HTTP_201_CREATED, tags=["members"])
+@router.post(
+    "/households/{household_id}/members", status_code=status.HTTP_201_CREATED, tags=["members"]
+)
 async def add_member(
-    household_id: uuid.UUID, body: MemberCreate, service: Service, response: Response, if_match: IfMatch = None
+    household_id: uuid.UUID,
+    body: MemberCreate,
+    service: Service,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> HouseholdRead:
     """Add a person to a household."""
-    return _serve(response, await service.add_member(household_id, body, expected_version(if_match, required=False)))
+    return _serve(
+        response,
+        await service.add_member(household_id, body, expected_version(if_match, required=False)),
+    )
 
 
 @router.patch("/households/{household_id}/members/{member_id}", tags=["members"])

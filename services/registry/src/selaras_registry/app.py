@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-
-from selaras_registry.api import router
-from selaras_registry.settings import RegistrySettings
 from selaras_shared.app import build_service_app
 from selaras_shared.settings import AuthSettings
 
+from selaras_registry.api import router
+from selaras_registry.settings import RegistrySettings
 
-def create_app(settings: RegistrySettings | None = None, auth: AuthSettings | None = None) -> FastAPI:
+
+def create_app(
+    settings: RegistrySettings | None = None, auth: AuthSettings | None = None
+) -> FastAPI:
     """Build the registry service (port 8001 by default)."""
     return build_service_app(
         title="Selaras registry",

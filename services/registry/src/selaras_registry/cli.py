@@ -7,10 +7,11 @@ import asyncio
 import sys
 import time
 
-from selaras_registry.settings import RegistrySettings
 from selaras_shared.auth import Principal, Role
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade
+
+from selaras_registry.settings import RegistrySettings
 
 MIGRATIONS = "selaras_registry:migrations"
 
@@ -20,14 +21,18 @@ def migrate(settings: RegistrySettings) -> None:
     upgrade(MIGRATIONS, settings.database_url)
 
 
-async def load_demo(settings: RegistrySettings, households: int, seed: int, batch: int = 250) -> int:
+async def load_demo(
+    settings: RegistrySettings, households: int, seed: int, batch: int = 250
+) -> int:
     """Register `households` synthetic households through the service; returns how many
     were added (0 when the same demo set is already there)."""
     from selaras_registry.demo import generate
     from selaras_registry.models import Household
     from selaras_registry.service import Caller, RegistryService
 
-    loader = Caller(Principal(subject="demo-loader", role=Role.manager, jurisdiction=""), source="demo")
+    loader = Caller(
+        Principal(subject="demo-loader", role=Role.manager, jurisdiction=""), source="demo"
+    )
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     added = 0

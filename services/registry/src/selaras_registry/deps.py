@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from selaras_registry.service import Caller, RegistryService
 from selaras_shared.auth import CurrentPrincipal
 from selaras_shared.db import get_session
 from selaras_shared.requestctx import current_request_id
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry.service import Caller, RegistryService
 
 # scope="function": the commit happens before the response is sent.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -36,7 +36,9 @@ async def get_caller(
     )
 
 
-async def get_service(session: Session, caller: Annotated[Caller, Depends(get_caller)]) -> RegistryService:
+async def get_service(
+    session: Session, caller: Annotated[Caller, Depends(get_caller)]
+) -> RegistryService:
     """The registry service for this request."""
     return RegistryService(session, caller)
 

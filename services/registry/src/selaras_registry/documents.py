@@ -86,7 +86,9 @@ def search_tags(household: Household, members: list[Member]) -> set[str]:
     return tags
 
 
-def diff_documents(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def diff_documents(
+    before: dict[str, Any] | None, after: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Changed leaves between two documents, keyed by dotted path (`members.<id>.name`)."""
     changes: dict[str, dict[str, Any]] = {}
 
@@ -129,7 +131,9 @@ def mask_value(key: str, value: Any) -> Any:
 def mask_document(document: dict[str, Any]) -> dict[str, Any]:
     """A copy of a document (or part of one) with every personal field masked."""
     return {
-        key: mask_value(key, value) if key in PERSONAL_FIELDS or isinstance(value, dict | list) else value
+        key: mask_value(key, value)
+        if key in PERSONAL_FIELDS or isinstance(value, dict | list)
+        else value
         for key, value in document.items()
     }
 

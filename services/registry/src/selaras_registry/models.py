@@ -6,10 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
+from selaras_shared.db import JSONVariant, UTCDateTime, code_string, utcnow
 from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
-
-from selaras_shared.db import JSONVariant, UTCDateTime, code_string, utcnow
 
 
 class Household(SQLModel, table=True):
@@ -26,9 +25,13 @@ class Household(SQLModel, table=True):
     village_code: str = Field(sa_type=code_string(10))
     desil: int | None = Field(default=None, index=True)
     registry_status: str = Field(max_length=20)
-    housing: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONVariant, nullable=False))
+    housing: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONVariant, nullable=False)
+    )
     monthly_income: int | None = None
-    programs_received: list[str] = Field(default_factory=list, sa_column=Column(JSONVariant, nullable=False))
+    programs_received: list[str] = Field(
+        default_factory=list, sa_column=Column(JSONVariant, nullable=False)
+    )
     ppks: list[str] = Field(default_factory=list, sa_column=Column(JSONVariant, nullable=False))
     data_source: str = Field(max_length=50)
     verified_on: date | None = None
@@ -91,9 +94,7 @@ class HouseholdTag(SQLModel, table=True):
     __tablename__ = "household_tag"
     __table_args__ = (Index("ix_household_tag_tag", "tag", "household_id"),)
 
-    household_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("household.id"), primary_key=True)
-    )
+    household_id: uuid.UUID = Field(sa_column=Column(ForeignKey("household.id"), primary_key=True))
     tag: str = Field(sa_column=Column(String(60), primary_key=True))
 
 

@@ -50,7 +50,9 @@ def _index() -> _Index:
         if regency not in by_code:
             by_code[regency] = Region(regency, district["nama_kabkota"], "regency", province)
             children.setdefault(province, []).append(regency)
-        by_code[subdistrict] = Region(subdistrict, district["nama_kecamatan"], "subdistrict", regency)
+        by_code[subdistrict] = Region(
+            subdistrict, district["nama_kecamatan"], "subdistrict", regency
+        )
         children.setdefault(regency, []).append(subdistrict)
     return _Index(by_code, {k: tuple(sorted(v)) for k, v in children.items()})
 

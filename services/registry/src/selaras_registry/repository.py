@@ -6,23 +6,24 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from selaras_shared.db import utcnow
 from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from selaras_registry.models import AccessLog, Household, HouseholdTag, HouseholdVersion, Member
-from selaras_shared.db import utcnow
 
 
 def in_region(prefix: str) -> ColumnElement[bool]:
     """Households whose village code starts with `prefix` (an index range, any collation)."""
     if not prefix:
-        return Household.village_code.is_not(None)  # type: ignore[union-attr]
+        return col(Household.village_code).is_not(None)
     return and_(
-        Household.village_code >= prefix.ljust(10, "0"),  # type: ignore[operator]
-        Household.village_code <= prefix.ljust(10, "9"),  # type: ignore[operator]
+        col(Household.village_code) >= prefix.ljust(10, "0"),
+        col(Household.village_code) <= prefix.ljust(10, "9"),
     )
 
 
@@ -60,29 +61,35 @@ class HouseholdRepository:
         version exactly one matches; on PostgreSQL it also locks the row until commit.
         Returns the household, or None when nothing matched.
         """
-        conditions = [Household.id == household_id, Household.status == "active", in_region(region)]
+        conditions = [
+            col(Household.id) == household_id,
+            col(Household.status) == "active",
+            in_region(region),
+        ]
         if expected_version is not None:
-            conditions.append(Household.version == expected_version)
+            conditions.append(col(Household.version) == expected_version)
         statement = (
             update(Household)
             .where(*conditions)
-            .values(version=Household.version + 1, updated_at=utcnow())
+            .values(version=col(Household.version) + 1, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        result: CursorResult[Any] = await self.session.execute(statement)  # type: ignore[assignment]
+        result = cast(CursorResult[Any], await self.session.execute(statement))
         if result.rowcount != 1:
             return None
         return await self.get(household_id)
 
-    async def active_members(self, household_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Member]]:
+    async def active_members(
+        self, household_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Member]]:
         """Active members of each household, in family-card order."""
         members: dict[uuid.UUID, list[Member]] = {hid: [] for hid in household_ids}
         if not household_ids:
             return members
         rows = await self.session.scalars(
             select(Member)
-            .where(Member.household_id.in_(household_ids), Member.status == "active")  # type: ignore[attr-defined]
-            .order_by(Member.household_id, Member.position)  # type: ignore[arg-type]
+            .where(col(Member.household_id).in_(household_ids), col(Member.status) == "active")
+            .order_by(col(Member.household_id), col(Member.position))
         )
         for member in rows:
             members[member.household_id].append(member)
@@ -92,23 +99,26 @@ class HouseholdRepository:
         """An active member of the household."""
         return await self.session.scalar(
             select(Member).where(
-                Member.id == member_id,
-                Member.household_id == household_id,
-                Member.status == "active",
+                col(Member.id) == member_id,
+                col(Member.household_id) == household_id,
+                col(Member.status) == "active",
             )
         )
 
     async def holder_of_nik(self, nik: str) -> uuid.UUID | None:
         """The household of the active member holding `nik`."""
         return await self.session.scalar(
-            select(Member.household_id).where(Member.nik == nik, Member.status == "active")
+            select(col(Member.household_id)).where(
+                col(Member.nik) == nik, col(Member.status) == "active"
+            )
         )
 
     async def holders_of_niks(self, niks: Iterable[str]) -> dict[str, uuid.UUID]:
         """Which of `niks` are held by active members, and where."""
         rows = await self.session.execute(
-            select(Member.nik, Member.household_id).where(
-                Member.nik.in_(list(niks)), Member.status == "active"  # type: ignore[attr-defined]
+            select(col(Member.nik), col(Member.household_id)).where(
+                col(Member.nik).in_(list(niks)),
+                col(Member.status) == "active",
             )
         )
         return {nik: household_id for nik, household_id in rows}
@@ -116,7 +126,7 @@ class HouseholdRepository:
     async def next_position(self, household_id: uuid.UUID) -> int:
         """The family-card position after the last member (active or not)."""
         current = await self.session.scalar(
-            select(func.max(Member.position)).where(Member.household_id == household_id)
+            select(func.max(col(Member.position))).where(col(Member.household_id) == household_id)
         )
         return 0 if current is None else current + 1
 
@@ -126,46 +136,52 @@ class HouseholdRepository:
         """Households matching `criteria`, ordered by id, after the keyset position."""
         statement = select(Household).where(in_region(criteria.region))
         if criteria.status:
-            statement = statement.where(Household.status == criteria.status)
+            statement = statement.where(col(Household.status) == criteria.status)
         if criteria.kk_number:
-            statement = statement.where(Household.kk_number == criteria.kk_number)
+            statement = statement.where(col(Household.kk_number) == criteria.kk_number)
         if criteria.desil_min is not None:
-            statement = statement.where(Household.desil >= criteria.desil_min)  # type: ignore[operator]
+            statement = statement.where(col(Household.desil) >= criteria.desil_min)
         if criteria.desil_max is not None:
-            statement = statement.where(Household.desil <= criteria.desil_max)  # type: ignore[operator]
+            statement = statement.where(col(Household.desil) <= criteria.desil_max)
         member_conditions: list[ColumnElement[bool]] = []
         if criteria.nik:
-            member_conditions.append(Member.nik == criteria.nik)  # type: ignore[arg-type]
+            member_conditions.append(col(Member.nik) == criteria.nik)
         if criteria.name_key:
             member_conditions.append(
                 or_(
-                    Member.name_key.startswith(criteria.name_key, autoescape=True),  # type: ignore[attr-defined]
-                    Member.name_key.contains(" " + criteria.name_key, autoescape=True),  # type: ignore[attr-defined]
+                    col(Member.name_key).startswith(criteria.name_key, autoescape=True),
+                    col(Member.name_key).contains(" " + criteria.name_key, autoescape=True),
                 )
             )
         if member_conditions:
             statement = statement.where(
                 exists().where(
-                    Member.household_id == Household.id,
-                    Member.status == "active",
+                    col(Member.household_id) == col(Household.id),
+                    col(Member.status) == "active",
                     *member_conditions,
                 )
             )
         for tag in _tags(criteria):
             statement = statement.where(
-                exists().where(HouseholdTag.household_id == Household.id, HouseholdTag.tag == tag)
+                exists().where(
+                    col(HouseholdTag.household_id) == col(Household.id),
+                    col(HouseholdTag.tag) == tag,
+                )
             )
         if after is not None:
-            statement = statement.where(Household.id > after)  # type: ignore[operator]
-        statement = statement.order_by(Household.id).limit(limit)  # type: ignore[arg-type]
+            statement = statement.where(col(Household.id) > after)
+        statement = statement.order_by(col(Household.id)).limit(limit)
         return list(await self.session.scalars(statement))
 
     async def replace_tags(self, household_id: uuid.UUID, tags: set[str]) -> None:
         """Rewrite the search tags of a household."""
-        await self.session.execute(delete(HouseholdTag).where(HouseholdTag.household_id == household_id))  # type: ignore[arg-type]
+        await self.session.execute(
+            delete(HouseholdTag).where(col(HouseholdTag.household_id) == household_id)
+        )
         if tags:
             await self.session.execute(
-                insert(HouseholdTag), [{"household_id": household_id, "tag": tag} for tag in sorted(tags)]
+                insert(HouseholdTag),
+                [{"household_id": household_id, "tag": tag} for tag in sorted(tags)],
             )
 
 
@@ -184,29 +200,40 @@ class VersionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def document_at_version(self, household_id: uuid.UUID, version: int) -> dict[str, Any] | None:
+    async def document_at_version(
+        self, household_id: uuid.UUID, version: int
+    ) -> dict[str, Any] | None:
         """The stored document of one version."""
         return await self.session.scalar(
-            select(HouseholdVersion.document).where(
-                HouseholdVersion.household_id == household_id, HouseholdVersion.version == version
+            select(col(HouseholdVersion.document)).where(
+                col(HouseholdVersion.household_id) == household_id,
+                col(HouseholdVersion.version) == version,
             )
         )
 
     async def document_as_of(self, household_id: uuid.UUID, at: datetime) -> dict[str, Any] | None:
         """The document of the last version changed at or before `at`."""
         return await self.session.scalar(
-            select(HouseholdVersion.document)
-            .where(HouseholdVersion.household_id == household_id, HouseholdVersion.changed_at <= at)  # type: ignore[arg-type]
-            .order_by(HouseholdVersion.version.desc())  # type: ignore[attr-defined]
+            select(col(HouseholdVersion.document))
+            .where(
+                col(HouseholdVersion.household_id) == household_id,
+                col(HouseholdVersion.changed_at) <= at,
+            )
+            .order_by(col(HouseholdVersion.version).desc())
             .limit(1)
         )
 
-    async def list(self, household_id: uuid.UUID, *, after_version: int, limit: int) -> list[HouseholdVersion]:
+    async def list(
+        self, household_id: uuid.UUID, *, after_version: int, limit: int
+    ) -> list[HouseholdVersion]:
         """Versions of a household in order, after `after_version`."""
         rows = await self.session.scalars(
             select(HouseholdVersion)
-            .where(HouseholdVersion.household_id == household_id, HouseholdVersion.version > after_version)  # type: ignore[arg-type]
-            .order_by(HouseholdVersion.version)  # type: ignore[arg-type]
+            .where(
+                col(HouseholdVersion.household_id) == household_id,
+                col(HouseholdVersion.version) > after_version,
+            )
+            .order_by(col(HouseholdVersion.version))
             .limit(limit)
         )
         return list(rows)
@@ -230,6 +257,8 @@ class AccessLogRepository:
     async def for_household(self, household_id: uuid.UUID) -> list[AccessLog]:
         """Access-log rows of one household, oldest first."""
         rows = await self.session.scalars(
-            select(AccessLog).where(AccessLog.household_id == household_id).order_by(AccessLog.id)  # type: ignore[arg-type]
+            select(AccessLog)
+            .where(col(AccessLog.household_id) == household_id)
+            .order_by(col(AccessLog.id))
         )
         return list(rows)

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from selaras_shared.auth import Permission, Principal
+from selaras_shared.db import utcnow
+from selaras_shared.errors import Conflict, Forbidden
+from selaras_shared.etag import etag_for, stale
+from selaras_shared.i18n import Text
+from selaras_shared.pagination import Page, decode_cursor, encode_cursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selaras_registry import errors, nik as nik_rules
+from selaras_registry import errors
+from selaras_registry import nik as nik_rules
 from selaras_registry.documents import (
     diff_documents,
     household_document,
@@ -34,12 +41,6 @@ from selaras_registry.schemas import (
     MemberMove,
     MemberUpdate,
 )
-from selaras_shared.auth import Permission, Principal
-from selaras_shared.errors import Forbidden
-from selaras_shared.etag import etag_for, stale
-from selaras_shared.i18n import Text
-from selaras_shared.db import utcnow
-from selaras_shared.pagination import Page, decode_cursor, encode_cursor
 
 HEAD = "kepala_keluarga"
 
@@ -98,7 +99,9 @@ class RegistryService:
     ) -> Page[dict[str, Any]]:
         """Households matching `criteria` within the caller's jurisdiction, one page."""
         principal = self.caller.principal
-        if (criteria.nik or criteria.kk_number or criteria.name_key) and not self.caller.sees_personal_data:
+        if (
+            criteria.nik or criteria.kk_number or criteria.name_key
+        ) and not self.caller.sees_personal_data:
             raise Forbidden(
                 Text(
                     "Pencarian dengan NIK, nomor KK atau nama memerlukan hak data pribadi",
@@ -137,7 +140,9 @@ class RegistryService:
                 "source": row.source,
                 "change": row.change,
                 "reason": row.reason,
-                "changes": row.changes if self.caller.sees_personal_data else mask_changes(row.changes),
+                "changes": row.changes
+                if self.caller.sees_personal_data
+                else mask_changes(row.changes),
             }
             for row in page
         ]
@@ -158,14 +163,20 @@ class RegistryService:
                 raise errors.duplicate_nik(member.nik, holders[member.nik], f"members.{index}.nik")
         fields = data.model_dump(exclude={"id", "members"}, mode="json")
         fields["verified_on"] = data.verified_on  # a date column, not its JSON string
-        household = Household(**fields, **({"id": data.id} if data.id else {}))
+        household = Household(**fields)
+        if data.id is not None:
+            household.id = data.id
         self.session.add(household)
-        members = [_new_member(household.id, m, position) for position, m in enumerate(data.members)]
+        members = [
+            _new_member(household.id, m, position) for position, m in enumerate(data.members)
+        ]
         self.session.add_all(members)
         await self._flush()
         return await self._record(household, members, "created")
 
-    async def update(self, household_id: uuid.UUID, patch: HouseholdUpdate, expected: int | None) -> Served:
+    async def update(
+        self, household_id: uuid.UUID, patch: HouseholdUpdate, expected: int | None
+    ) -> Served:
         """Apply a merge patch to household fields."""
         self._require(Permission.write)
         household = await self._claim(household_id, expected)
@@ -176,18 +187,30 @@ class RegistryService:
             self.caller.principal.require_covers(changes["village_code"])
         if "housing" in changes:
             changes["housing"] = {**household.housing, **(changes["housing"] or {})}
-        for field in ("kk_number", "address", "village_code", "registry_status", "housing",
-                      "programs_received", "ppks", "data_source"):
+        for field in (
+            "kk_number",
+            "address",
+            "village_code",
+            "registry_status",
+            "housing",
+            "programs_received",
+            "ppks",
+            "data_source",
+        ):
             if field in changes and changes[field] is None:
                 raise errors.field_invalid(
-                    field, "missing", Text("Kolom ini tidak boleh dikosongkan", "This field cannot be null")
+                    field,
+                    "missing",
+                    Text("Kolom ini tidak boleh dikosongkan", "This field cannot be null"),
                 )
         for field, value in changes.items():
             setattr(household, field, value)
         members = await self._members(household.id)
         return await self._record(household, members, "updated")
 
-    async def add_member(self, household_id: uuid.UUID, data: MemberCreate, expected: int | None) -> Served:
+    async def add_member(
+        self, household_id: uuid.UUID, data: MemberCreate, expected: int | None
+    ) -> Served:
         """Add a person to a household."""
         self._require(Permission.write)
         household = await self._claim(household_id, expected)
@@ -203,7 +226,11 @@ class RegistryService:
         return await self._record(household, [*members, member], "member_added")
 
     async def update_member(
-        self, household_id: uuid.UUID, member_id: uuid.UUID, patch: MemberUpdate, expected: int | None
+        self,
+        household_id: uuid.UUID,
+        member_id: uuid.UUID,
+        patch: MemberUpdate,
+        expected: int | None,
     ) -> Served:
         """Correct a member's data; NIK, sex and birth date must still agree."""
         self._require(Permission.write)
@@ -216,7 +243,9 @@ class RegistryService:
         for field in ("nik", "name", "sex", "birth_date", "relationship", "pregnant", "ppks"):
             if field in changes and changes[field] is None:
                 raise errors.field_invalid(
-                    field, "missing", Text("Kolom ini tidak boleh dikosongkan", "This field cannot be null")
+                    field,
+                    "missing",
+                    Text("Kolom ini tidak boleh dikosongkan", "This field cannot be null"),
                 )
         if changes.get("relationship") == HEAD and member.relationship != HEAD:
             _require_no_head([m for m in members if m.id != member.id])
@@ -239,7 +268,11 @@ class RegistryService:
         return await self._record(household, members, "member_updated")
 
     async def remove_member(
-        self, household_id: uuid.UUID, member_id: uuid.UUID, reason: Deactivation, expected: int | None
+        self,
+        household_id: uuid.UUID,
+        member_id: uuid.UUID,
+        reason: Deactivation,
+        expected: int | None,
     ) -> Served:
         """Take a person off a household (died, moved, duplicate) without deleting them."""
         self._require(Permission.write)
@@ -286,7 +319,9 @@ class RegistryService:
         member.position = await self.households.next_position(target.id)
         await self._flush()
         await self._record(target, [*target_members, member], "member_moved_in")
-        return await self._record(source, [m for m in source_members if m.id != member.id], "member_moved_out")
+        return await self._record(
+            source, [m for m in source_members if m.id != member.id], "member_moved_out"
+        )
 
     async def deactivate(
         self, household_id: uuid.UUID, reason: Deactivation, expected: int | None
@@ -317,7 +352,9 @@ class RegistryService:
         return household
 
     async def _claim(self, household_id: uuid.UUID, expected: int | None) -> Household:
-        household = await self.households.claim(household_id, self.caller.principal.jurisdiction, expected)
+        household = await self.households.claim(
+            household_id, self.caller.principal.jurisdiction, expected
+        )
         if household is not None:
             return household
         current = await self._visible(household_id)
@@ -333,7 +370,7 @@ class RegistryService:
             await self.session.flush()
         except IntegrityError as exc:
             # Lost a race with a concurrent writer on the unique active-NIK index.
-            raise errors.Conflict(
+            raise Conflict(
                 Text(
                     "Data bentrok dengan perubahan lain yang bersamaan (NIK ganda); ulangi",
                     "Conflicts with a concurrent change (duplicate NIK); retry",
@@ -458,5 +495,7 @@ def _check_person(member: Member) -> None:
         )
     if member.pregnant and member.sex == "male":
         raise errors.field_invalid(
-            "pregnant", "pregnant_male", Text("Status hamil hanya untuk perempuan", "Only women can be pregnant")
+            "pregnant",
+            "pregnant_male",
+            Text("Status hamil hanya untuk perempuan", "Only women can be pregnant"),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic_settings import SettingsConfigDict
-
 from selaras_shared.settings import ServiceSettings
 
 
