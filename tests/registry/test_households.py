@@ -179,3 +179,18 @@ async def test_unknown_household_is_404(client: httpx.AsyncClient, tokens: Token
     )
     assert response.status_code == 404
     assert response.json()["type"] == "urn:selaras:problem:not-found"
+
+
+async def test_concurrent_registrations_of_one_nik(
+    committed_client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    shared_head = member()
+    payloads = [household(members=[shared_head]) for _ in range(4)]
+    responses = await asyncio.gather(
+        *(committed_client.post("/api/v1/households", json=p, headers=tokens()) for p in payloads)
+    )
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    found = await committed_client.get(
+        "/api/v1/households", params={"nik": shared_head["nik"]}, headers=tokens()
+    )
+    assert len(found.json()["items"]) == 1

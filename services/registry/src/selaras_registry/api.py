@@ -27,6 +27,7 @@ from selaras_registry.schemas import (
     HouseholdUpdate,
     MemberCreate,
     MemberMove,
+    MemberRead,
     MemberUpdate,
     RegionRead,
 )
@@ -215,11 +216,9 @@ async def household_history(
 @router.get("/households/{household_id}/members", tags=["members"])
 async def list_members(
     household_id: uuid.UUID, service: Service, response: Response
-) -> list[dict[str, object]]:
+) -> list[MemberRead]:
     """The active members of a household."""
-    served = await service.get(household_id)
-    response.headers["ETag"] = served.etag
-    return HouseholdRead.model_validate(served.document).model_dump(mode="json")["members"]  # type: ignore[no-any-return]
+    return _serve(response, await service.get(household_id)).members
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -111,7 +111,7 @@ class RegistryService:
         region = _narrowest(principal, criteria.region)
         after = uuid.UUID(decode_cursor(cursor, ("id",))["id"]) if cursor else None
         rows = await self.households.search(
-            HouseholdFilter(**{**criteria.__dict__, "region": region}), after=after, limit=limit + 1
+            replace(criteria, region=region), after=after, limit=limit + 1
         )
         page, more = rows[:limit], len(rows) > limit
         members = await self.households.active_members([h.id for h in page])
