@@ -13,6 +13,7 @@ import sys
 import time
 
 import httpx
+
 from selaras_shared.auth import Principal, Role, mint_token
 from selaras_shared.settings import AuthSettings
 

@@ -43,7 +43,10 @@ async def _postgres_database() -> tuple[str, str]:
     name = f"selaras_test_{uuid.uuid4().hex[:10]}"
     try:
         connection = await asyncpg.connect(
-            host=admin.host, port=admin.port or 5432, user=admin.username, password=admin.password,
+            host=admin.host,
+            port=admin.port or 5432,
+            user=admin.username,
+            password=admin.password,
             database=admin.database or "postgres",
         )
     except (OSError, asyncpg.PostgresError) as exc:
@@ -64,7 +67,10 @@ async def _drop_postgres(url: str, admin_url: str) -> None:
     admin = make_url(admin_url)
     name = make_url(url).database
     connection = await asyncpg.connect(
-        host=admin.host, port=admin.port or 5432, user=admin.username, password=admin.password,
+        host=admin.host,
+        port=admin.port or 5432,
+        user=admin.username,
+        password=admin.password,
         database=admin.database or "postgres",
     )
     try:
@@ -90,7 +96,9 @@ class TestDatabase:
             url, admin = await _postgres_database()
             self.created.append((url, admin))
             return url
-        return f"sqlite+aiosqlite:///{self.tmp_dir / (service + '-' + uuid.uuid4().hex[:6] + '.db')}"
+        return (
+            f"sqlite+aiosqlite:///{self.tmp_dir / (service + '-' + uuid.uuid4().hex[:6] + '.db')}"
+        )
 
     async def drop_all(self) -> None:
         for url, admin in self.created:

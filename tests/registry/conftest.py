@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
 from selaras_registry.app import create_app
 from selaras_registry.cli import MIGRATIONS
 from selaras_registry.models import AccessLog, Household, HouseholdTag, HouseholdVersion, Member
@@ -17,8 +20,6 @@ from selaras_shared.auth import Principal, Role, TokenVerifier, mint_token
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 SECRET = "test-secret-0123456789-0123456789-abcdef"
 AUTH = AuthSettings(jwt_secret=SECRET)

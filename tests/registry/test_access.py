@@ -6,9 +6,10 @@ import uuid
 from typing import Any
 
 import httpx
-from selaras_registry.models import AccessLog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry.models import AccessLog
 
 from .conftest import Tokens
 from .factories import OTHER_REGENCY_VILLAGE, VILLAGE, household

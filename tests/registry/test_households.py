@@ -7,9 +7,10 @@ import uuid
 from datetime import date
 
 import httpx
-from selaras_registry.models import Household, HouseholdVersion, Member
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry.models import Household, HouseholdVersion, Member
 
 from .conftest import Tokens
 from .factories import household, member

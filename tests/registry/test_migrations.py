@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from selaras_registry import models  # noqa: F401
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+
+from selaras_registry import models  # noqa: F401
 
 
 async def test_models_match_migrations(registry_engine: AsyncEngine) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from selaras_registry.models import Household, Member
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry.models import Household, Member
 
 from .conftest import Tokens
 from .factories import household, member, nik

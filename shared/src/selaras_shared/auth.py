@@ -11,7 +11,7 @@ import jwt
 from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from selaras_shared.errors import Forbidden, Unauthorized
+from selaras_shared.errors import Forbidden, Unauthorized, UpstreamUnavailable
 from selaras_shared.i18n import Text
 from selaras_shared.settings import AuthSettings
 
@@ -154,6 +154,13 @@ class TokenVerifier:
                 leeway=settings.leeway_seconds,
                 options={"require": ["exp", "sub"], "verify_aud": settings.audience is not None},
             )
+        except jwt.PyJWKClientConnectionError as exc:
+            raise UpstreamUnavailable(
+                Text(
+                    "Penyedia identitas (JWKS) tidak dapat dihubungi",
+                    "Identity provider (JWKS) unreachable",
+                )
+            ) from exc
         except (jwt.PyJWTError, ValueError) as exc:
             raise _unauthorized(
                 Text("Token tidak valid: {reason}", "Invalid token: {reason}", {"reason": str(exc)})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -47,7 +48,7 @@ class DomainError(Exception):
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(detail.en if detail else self.title.en)
+        super().__init__((detail or self.title).render("en"))
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
@@ -182,8 +183,10 @@ def _lang(request: Request) -> Lang:
     return negotiate_language(request.headers.get("accept-language"))
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def _field_path(loc: tuple[int | str, ...], error_type: str) -> str:
     # Drop the FastAPI location prefix ("body", "query", ...) unless it is all there is.
+    if error_type == "json_invalid":
+        return "body"  # the location is a character offset, not a field
     parts = [str(p) for p in loc]
     if len(parts) > 1 and parts[0] in ("body", "query", "path", "header", "cookie"):
         if parts[0] != "body":
@@ -200,7 +203,11 @@ def validation_problem(exc: RequestValidationError, lang: Lang) -> InvalidInput:
         english = str(err.get("msg", "Invalid value"))
         message = validation_message(str(err["type"]), english, ctx, lang)
         issues.append(
-            FieldIssue(_field_path(tuple(err["loc"])), str(err["type"]), Text(message, message))
+            FieldIssue(
+                _field_path(tuple(err["loc"]), str(err["type"])),
+                str(err["type"]),
+                Text(message, message),
+            )
         )
     return InvalidInput(
         Text("Ada {n} kolom yang tidak valid", "{n} field(s) are invalid", {"n": len(issues)}),
@@ -209,12 +216,25 @@ def validation_problem(exc: RequestValidationError, lang: Lang) -> InvalidInput:
 
 
 _HTTP_CODES: dict[int, type[DomainError]] = {
+    400: DomainError,
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
 }
+
+
+def _http_error_class(status: int) -> type[DomainError]:
+    known = _HTTP_CODES.get(status)
+    if known is not None:
+        return known
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return type(
+        "HttpError",
+        (DomainError,),
+        {"status": status, "code": f"http-{status}", "title": Text(phrase, phrase)},
+    )
 
 
 class InternalError(DomainError):
@@ -253,7 +273,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             error: DomainError = MethodNotAllowed(headers=dict(exc.headers or {}))
         else:
-            error = _HTTP_CODES.get(exc.status_code, DomainError)()
+            error = _http_error_class(exc.status_code)(headers=dict(exc.headers or {}))
         return problem_response(error, _lang(request), request.url.path)
 
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -266,12 +286,14 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(error, _lang(request), request.url.path)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        _log.exception("unhandled error", exc_info=exc)
-        return problem_response(InternalError(), _lang(request), request.url.path)
+    async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+        # A constraint the service did not turn into a domain error: retrying cannot help.
+        _log.warning("integrity error: %s", exc)
+        error = Conflict(Text("Data bentrok dengan data yang ada", "Conflicts with existing data"))
+        return problem_response(error, _lang(request), request.url.path)
 
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(DBAPIError, on_database_error)
-    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

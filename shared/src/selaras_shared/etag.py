@@ -29,10 +29,9 @@ def expected_version(if_match: str | None, *, required: bool) -> int | None:
     value = if_match.strip()
     if value == "*":
         return None
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
+    # If-Match compares strongly (RFC 9110): a weak ETag never matches.
+    value = value.strip('"') if not value.startswith("W/") else ""
+    if not (value.isascii() and value.isdigit()):
         raise PreconditionFailed(
             Text(
                 "If-Match {value} tidak cocok",

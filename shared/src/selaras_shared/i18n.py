@@ -32,6 +32,7 @@ def negotiate_language(accept_language: str | None) -> Lang:
     if not accept_language:
         return DEFAULT_LANG
     best: tuple[float, int, Lang] | None = None
+    refused: set[Lang] = set()
     for position, part in enumerate(accept_language.split(",")):
         pieces = part.strip().split(";")
         tag = pieces[0].strip().lower()
@@ -45,13 +46,17 @@ def negotiate_language(accept_language: str | None) -> Lang:
                     quality = 0.0
         primary = tag.split("-")[0]
         lang: Lang | None = "id" if primary in ("id", "in") else "en" if primary == "en" else None
+        if lang is not None and quality <= 0:
+            refused.add(lang)
         if lang is None or quality <= 0:
             continue
         # Higher quality wins; on a tie the earlier entry wins.
         candidate = (quality, -position, lang)
         if best is None or candidate[:2] > best[:2]:
             best = candidate
-    return best[2] if best else DEFAULT_LANG
+    if best:
+        return best[2]
+    return "en" if DEFAULT_LANG in refused else DEFAULT_LANG
 
 
 # Indonesian renderings of pydantic's validation error types; English comes from pydantic.

@@ -10,11 +10,17 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from selaras_shared.errors import PayloadTooLarge, UnsupportedMediaType, problem_response
+from selaras_shared.errors import (
+    InternalError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem_response,
+)
 from selaras_shared.i18n import Text, negotiate_language
 from selaras_shared.requestctx import reset_request_id, set_request_id
 
 access_logger = logging.getLogger("selaras.access")
+error_logger = logging.getLogger("selaras.errors")
 
 _REQUEST_ID_MAX = 128
 
@@ -42,9 +48,12 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
 
+        started_response = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
@@ -53,6 +62,15 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug, not bad input: log it and answer a problem that names the request.
+            error_logger.exception("unhandled error")
+            if started_response:
+                raise
+            lang = negotiate_language(_header(scope, b"accept-language"))
+            await problem_response(InternalError(), lang, scope["path"])(
+                scope, receive, send_with_id
+            )
         finally:
             principal = scope.get("state", {}).get("principal")
             record: dict[str, Any] = {
@@ -131,19 +149,36 @@ class BodyGuardMiddleware:
                 return
 
         received = 0
-        max_bytes = self.max_bytes
+        exceeded = False
+        response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > max_bytes:
-                    # Raised inside the app's call stack: rendered by the error handlers.
-                    raise PayloadTooLarge(self._too_large())
+                if received > self.max_bytes:
+                    # Tell the app the client left; the 413 is sent below instead.
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if exceeded and not response_started:
+                return  # the app's answer to a truncated body is replaced by the 413
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not exceeded or response_started:
+                raise
+        if exceeded and not response_started:
+            await self._refuse(PayloadTooLarge(self._too_large()), lang, scope, receive, send)
 
     def _too_large(self) -> Text:
         return Text(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "selaras-dev-secret-change-me-0123456789"
@@ -34,3 +36,11 @@ class AuthSettings(BaseSettings):
     audience: str | None = None
     algorithms: list[str] = ["HS256", "RS256", "ES256"]
     leeway_seconds: int = 30
+
+    @model_validator(mode="after")
+    def _no_dev_secret_with_oidc(self) -> Self:
+        # The development secret is public; once an OIDC provider is configured it must
+        # not keep accepting tokens anyone can mint.
+        if self.jwks_url and self.jwt_secret == DEV_JWT_SECRET:
+            self.jwt_secret = None
+        return self

@@ -7,11 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from selaras_shared.auth import CurrentPrincipal
-from selaras_shared.errors import NotFound
-from selaras_shared.etag import expected_version
-from selaras_shared.i18n import Text
-from selaras_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 from selaras_registry import regions
 from selaras_registry.codes import Ppks, RecordStatus
@@ -32,6 +27,11 @@ from selaras_registry.schemas import (
     RegionRead,
 )
 from selaras_registry.service import Served
+from selaras_shared.auth import CurrentPrincipal
+from selaras_shared.errors import NotFound
+from selaras_shared.etag import expected_version
+from selaras_shared.i18n import Text
+from selaras_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter()
 

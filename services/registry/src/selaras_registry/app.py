@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from selaras_shared.app import build_service_app
-from selaras_shared.settings import AuthSettings
 
 from selaras_registry.api import router
 from selaras_registry.settings import RegistrySettings
+from selaras_shared.app import build_service_app
+from selaras_shared.settings import AuthSettings
 
 
 def create_app(

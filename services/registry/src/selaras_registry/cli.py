@@ -7,11 +7,10 @@ import asyncio
 import sys
 import time
 
+from selaras_registry.settings import RegistrySettings
 from selaras_shared.auth import Principal, Role
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade
-
-from selaras_registry.settings import RegistrySettings
 
 MIGRATIONS = "selaras_registry:migrations"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header
-from selaras_shared.auth import CurrentPrincipal
-from selaras_shared.db import get_session
-from selaras_shared.requestctx import current_request_id
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selaras_registry.service import Caller, RegistryService
+from selaras_shared.auth import CurrentPrincipal
+from selaras_shared.db import get_session
+from selaras_shared.requestctx import current_request_id
 
 # scope="function": the commit happens before the response is sent.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

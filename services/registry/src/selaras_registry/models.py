@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from selaras_shared.db import JSONVariant, UTCDateTime, code_string, utcnow
 from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
+
+from selaras_shared.db import JSONVariant, UTCDateTime, code_string, utcnow
 
 
 class Household(SQLModel, table=True):

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from selaras_shared.db import utcnow
 from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from selaras_registry.models import AccessLog, Household, HouseholdTag, HouseholdVersion, Member
+from selaras_shared.db import utcnow
 
 
 def in_region(prefix: str) -> ColumnElement[bool]:

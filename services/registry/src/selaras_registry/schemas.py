@@ -16,7 +16,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-from selaras_shared.i18n import register_validation_messages
 
 from selaras_registry import nik as nik_rules
 from selaras_registry import regions
@@ -38,6 +37,7 @@ from selaras_registry.codes import (
     Wall,
     WaterSource,
 )
+from selaras_shared.i18n import register_validation_messages
 
 register_validation_messages(
     {

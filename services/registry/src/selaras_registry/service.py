@@ -7,12 +7,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from selaras_shared.auth import Permission, Principal
-from selaras_shared.db import utcnow
-from selaras_shared.errors import Conflict, Forbidden
-from selaras_shared.etag import etag_for, stale
-from selaras_shared.i18n import Text
-from selaras_shared.pagination import Page, decode_cursor, encode_cursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +35,12 @@ from selaras_registry.schemas import (
     MemberMove,
     MemberUpdate,
 )
+from selaras_shared.auth import Permission, Principal
+from selaras_shared.db import utcnow
+from selaras_shared.errors import Conflict, Forbidden
+from selaras_shared.etag import etag_for, stale
+from selaras_shared.i18n import Text
+from selaras_shared.pagination import Page, encode_cursor, read_cursor
 
 HEAD = "kepala_keluarga"
 
@@ -109,7 +109,7 @@ class RegistryService:
                 )
             )
         region = _narrowest(principal, criteria.region)
-        after = uuid.UUID(decode_cursor(cursor, ("id",))["id"]) if cursor else None
+        after = read_cursor(cursor, "id", uuid.UUID) if cursor else None
         rows = await self.households.search(
             replace(criteria, region=region), after=after, limit=limit + 1
         )
@@ -126,7 +126,7 @@ class RegistryService:
     ) -> Page[dict[str, Any]]:
         """The versions of a household, oldest first."""
         household = await self._visible(household_id)
-        after = int(decode_cursor(cursor, ("version",))["version"]) if cursor else 0
+        after = read_cursor(cursor, "version", _version) if cursor else 0
         rows = await self.versions.list(household.id, after_version=after, limit=limit + 1)
         page, more = rows[:limit], len(rows) > limit
         await self._log_reads([household.id], "history")
@@ -432,6 +432,12 @@ class RegistryService:
                 for household_id in household_ids
             ]
         )
+
+
+def _version(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(value)
+    return value
 
 
 def _narrowest(principal: Principal, region: str) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from selaras_shared.migrations import run_migrations
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from selaras_registry import models  # noqa: F401  (registers the tables)
 from selaras_registry.settings import RegistrySettings
+from selaras_shared.migrations import run_migrations
 
 
 def _do_run(connection: Connection) -> None:

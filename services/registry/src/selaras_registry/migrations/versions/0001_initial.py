@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from selaras_shared.db import UTCDateTime
 from sqlalchemy.dialects import postgresql
+
+from selaras_shared.db import UTCDateTime
 
 revision: str = "0001"
 down_revision: str | None = None
