@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from selaras_shared.db import make_engine
+from sqlalchemy.engine import URL, make_url
 
 BACKEND = os.environ.get("SELARAS_TEST_DB", "sqlite")
 
@@ -27,20 +25,21 @@ def pytest_report_header() -> str:
     return f"selaras test database: {BACKEND}"
 
 
-def _postgres_admin_url() -> str:
+def _unavailable(message: str) -> NoReturn:
+    # Locally a missing PostgreSQL skips the run; in CI it is a failure.
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _postgres_admin_url() -> URL:
     url = os.environ.get("SELARAS_TEST_POSTGRES_URL")
     if not url:
-        message = "SELARAS_TEST_DB=postgres needs SELARAS_TEST_POSTGRES_URL"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return url
+        _unavailable("SELARAS_TEST_DB=postgres needs SELARAS_TEST_POSTGRES_URL")
+    return make_url(url).set(drivername="postgresql+asyncpg")
 
 
-async def _postgres_database() -> tuple[str, str]:
-    """Create a fresh database; returns (its URL, the admin URL)."""
-    admin = make_url(_postgres_admin_url()).set(drivername="postgresql+asyncpg")
-    name = f"selaras_test_{uuid.uuid4().hex[:10]}"
+async def _admin_execute(admin: URL, sql: str) -> None:
     try:
         connection = await asyncpg.connect(
             host=admin.host,
@@ -50,31 +49,11 @@ async def _postgres_database() -> tuple[str, str]:
             database=admin.database or "postgres",
         )
     except (OSError, asyncpg.PostgresError) as exc:
-        message = f"PostgreSQL unreachable at {admin.render_as_string(hide_password=True)}: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        _unavailable(
+            f"PostgreSQL unreachable at {admin.render_as_string(hide_password=True)}: {exc}"
+        )
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return admin.set(database=name).render_as_string(hide_password=False), admin.render_as_string(
-        hide_password=False
-    )
-
-
-async def _drop_postgres(url: str, admin_url: str) -> None:
-    admin = make_url(admin_url)
-    name = make_url(url).database
-    connection = await asyncpg.connect(
-        host=admin.host,
-        port=admin.port or 5432,
-        user=admin.username,
-        password=admin.password,
-        database=admin.database or "postgres",
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(sql)
     finally:
         await connection.close()
 
@@ -84,38 +63,33 @@ def tmp_db_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("db")
 
 
-class TestDatabase:
-    """Creates and drops per-run databases for each service."""
+class TestDatabases:
+    """Creates a database per service for this run, and drops the PostgreSQL ones after."""
 
     def __init__(self, tmp_dir: Path) -> None:
         self.tmp_dir = tmp_dir
-        self.created: list[tuple[str, str]] = []
+        self.created: list[str] = []
 
     async def new(self, service: str) -> str:
-        if BACKEND == "postgres":
-            url, admin = await _postgres_database()
-            self.created.append((url, admin))
-            return url
-        return (
-            f"sqlite+aiosqlite:///{self.tmp_dir / (service + '-' + uuid.uuid4().hex[:6] + '.db')}"
-        )
+        """A fresh, empty database URL for `service`."""
+        name = f"selaras_test_{service}_{uuid.uuid4().hex[:8]}"
+        if BACKEND != "postgres":
+            return f"sqlite+aiosqlite:///{self.tmp_dir / (name + '.db')}"
+        admin = _postgres_admin_url()
+        await _admin_execute(admin, f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return admin.set(database=name).render_as_string(hide_password=False)
 
     async def drop_all(self) -> None:
-        for url, admin in self.created:
-            await _drop_postgres(url, admin)
+        """Drop what `new` created on PostgreSQL."""
+        for name in self.created:
+            await _admin_execute(
+                _postgres_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            )
 
 
 @pytest.fixture(scope="session")
-async def databases(tmp_db_dir: Path) -> AsyncIterator[TestDatabase]:
-    manager = TestDatabase(tmp_db_dir)
+async def databases(tmp_db_dir: Path) -> AsyncIterator[TestDatabases]:
+    manager = TestDatabases(tmp_db_dir)
     yield manager
     await manager.drop_all()
-
-
-@pytest.fixture(scope="session")
-def backend() -> Iterator[str]:
-    yield BACKEND
-
-
-async def engine_for(url: str) -> AsyncEngine:
-    return make_engine(url, pool_size=5)

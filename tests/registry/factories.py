@@ -6,6 +6,8 @@ import itertools
 from datetime import date
 from typing import Any
 
+import httpx
+
 from selaras_registry.nik import encoded_birth
 
 # Kab. Bantaeng: sub-district 730301 (Bissappu), a desa code under it.
@@ -78,3 +80,12 @@ def household(village_code: str = VILLAGE, **extra: Any) -> dict[str, Any]:
     }
     payload.update(extra)
     return payload
+
+
+async def create(
+    client: httpx.AsyncClient, headers: dict[str, str], **extra: Any
+) -> dict[str, Any]:
+    """Register a household through the API and return it."""
+    response = await client.post("/api/v1/households", json=household(**extra), headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -12,17 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from selaras_registry.models import AccessLog
 
 from .conftest import Tokens
-from .factories import OTHER_REGENCY_VILLAGE, VILLAGE, household
-
-
-async def _create(client: httpx.AsyncClient, tokens: Tokens, **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/households", json=household(**extra), headers=tokens())
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+from .factories import OTHER_REGENCY_VILLAGE, VILLAGE, create, household
 
 
 async def test_token_outside_jurisdiction(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     palopo = tokens(jurisdiction="7373")
     url = f"/api/v1/households/{created['id']}"
     assert (await client.get(url, headers=palopo)).status_code == 404
@@ -54,7 +47,7 @@ async def test_token_outside_jurisdiction(client: httpx.AsyncClient, tokens: Tok
 async def test_masked_without_personal_data_rights(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     partner = tokens("partner", jurisdiction="7303", org="baznas-7303")
     response = await client.get(f"/api/v1/households/{created['id']}", headers=partner)
     assert response.status_code == 200
@@ -91,7 +84,7 @@ async def test_masked_without_personal_data_rights(
 async def test_reads_of_personal_data_are_logged(
     client: httpx.AsyncClient, tokens: Tokens, session: AsyncSession
 ) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     household_id = uuid.UUID(created["id"])
     reader = {**tokens("back_office", sub="bo-7"), "X-Purpose": "verifikasi rujukan"}
     await client.get(f"/api/v1/households/{created['id']}", headers=reader)

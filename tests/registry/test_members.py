@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import httpx
 
 from .conftest import Tokens
-from .factories import household, member
-
-
-async def _create(client: httpx.AsyncClient, tokens: Tokens, **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/households", json=household(**extra), headers=tokens())
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+from .factories import create, household, member
 
 
 async def test_add_member_and_duplicate_nik(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    first = await _create(client, tokens)
+    first = await create(client, tokens())
     url = f"/api/v1/households/{first['id']}/members"
     baby = member("Aisyah", "female", date(2025, 3, 14), "anak")
     added = await client.post(url, json=baby, headers={**tokens(), "If-Match": '"1"'})
@@ -26,7 +19,7 @@ async def test_add_member_and_duplicate_nik(client: httpx.AsyncClient, tokens: T
     assert added.headers["etag"] == '"2"'
     assert [m["name"] for m in added.json()["members"]][-1] == "Aisyah"
 
-    second = await _create(client, tokens)
+    second = await create(client, tokens())
     duplicate = await client.post(
         f"/api/v1/households/{second['id']}/members", json=baby, headers=tokens()
     )
@@ -40,7 +33,7 @@ async def test_add_member_and_duplicate_nik(client: httpx.AsyncClient, tokens: T
 async def test_duplicate_nik_on_create_names_the_holder(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    first = await _create(client, tokens)
+    first = await create(client, tokens())
     taken = {
         k: first["members"][0][k] for k in ("nik", "name", "sex", "birth_date", "relationship")
     }
@@ -53,7 +46,7 @@ async def test_duplicate_nik_on_create_names_the_holder(
 
 
 async def test_second_head_is_refused(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     response = await client.post(
         f"/api/v1/households/{created['id']}/members",
         json=member("Baso", "male", date(1950, 1, 1), "kepala_keluarga"),
@@ -64,7 +57,7 @@ async def test_second_head_is_refused(client: httpx.AsyncClient, tokens: Tokens)
 
 
 async def test_stale_etag_on_member_add(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     url = f"/api/v1/households/{created['id']}"
     assert (
         await client.patch(url, json={"desil": 1}, headers={**tokens(), "If-Match": '"1"'})
@@ -78,7 +71,7 @@ async def test_stale_etag_on_member_add(client: httpx.AsyncClient, tokens: Token
 
 
 async def test_update_member_rechecks_nik(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     wife = created["members"][1]
     url = f"/api/v1/households/{created['id']}/members/{wife['id']}"
     # A birth date that no longer agrees with the NIK is refused, and nothing changes.
@@ -95,7 +88,7 @@ async def test_update_member_rechecks_nik(client: httpx.AsyncClient, tokens: Tok
 
 
 async def test_remove_member_with_reason(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     child = created["members"][2]
     url = f"/api/v1/households/{created['id']}/members/{child['id']}/removal"
     removed = await client.post(url, json={"reason": "died"}, headers=tokens())
@@ -113,7 +106,7 @@ async def test_remove_member_with_reason(client: httpx.AsyncClient, tokens: Toke
 
 
 async def test_last_member_cannot_be_removed(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens, members=[member()])
+    created = await create(client, tokens(), members=[member()])
     response = await client.post(
         f"/api/v1/households/{created['id']}/members/{created['members'][0]['id']}/removal",
         json={"reason": "moved"},
@@ -123,8 +116,10 @@ async def test_last_member_cannot_be_removed(client: httpx.AsyncClient, tokens: 
 
 
 async def test_move_member_between_households(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    source = await _create(client, tokens)
-    target = await _create(client, tokens, members=[member("Hasanuddin", "male", date(1960, 7, 7))])
+    source = await create(client, tokens())
+    target = await create(
+        client, tokens(), members=[member("Hasanuddin", "male", date(1960, 7, 7))]
+    )
     child = source["members"][2]
     moved = await client.post(
         f"/api/v1/households/{source['id']}/members/{child['id']}/move",
@@ -143,8 +138,8 @@ async def test_move_member_between_households(client: httpx.AsyncClient, tokens:
 async def test_failed_move_changes_neither_household(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    source = await _create(client, tokens)
-    target = await _create(client, tokens)
+    source = await create(client, tokens())
+    target = await create(client, tokens())
     head = source["members"][0]
     # The target already has a head: the move must fail and leave both as they were.
     response = await client.post(
@@ -160,7 +155,7 @@ async def test_failed_move_changes_neither_household(
 
 
 async def test_move_to_unknown_or_same_household(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    source = await _create(client, tokens)
+    source = await create(client, tokens())
     child = source["members"][2]
     url = f"/api/v1/households/{source['id']}/members/{child['id']}/move"
     unknown = await client.post(
@@ -181,7 +176,7 @@ async def test_move_to_unknown_or_same_household(client: httpx.AsyncClient, toke
 
 
 async def test_list_members(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     response = await client.get(f"/api/v1/households/{created['id']}/members", headers=tokens())
     assert response.status_code == 200
     assert [m["id"] for m in response.json()] == [m["id"] for m in created["members"]]

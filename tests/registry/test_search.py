@@ -9,13 +9,7 @@ from typing import Any
 import httpx
 
 from .conftest import Tokens
-from .factories import OTHER_REGENCY_VILLAGE, household, member
-
-
-async def _create(client: httpx.AsyncClient, tokens: Tokens, **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/households", json=household(**extra), headers=tokens())
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
+from .factories import OTHER_REGENCY_VILLAGE, create, member
 
 
 async def _ids(client: httpx.AsyncClient, tokens: Tokens, **params: Any) -> set[str]:
@@ -25,10 +19,10 @@ async def _ids(client: httpx.AsyncClient, tokens: Tokens, **params: Any) -> set[
 
 
 async def test_search_filters(client: httpx.AsyncClient, tokens: Tokens) -> None:
-    poor = await _create(client, tokens, desil=1, programs_received=["PKH"], ppks=[])
-    middle = await _create(
+    poor = await create(client, tokens(), desil=1, programs_received=["PKH"], ppks=[])
+    middle = await create(
         client,
-        tokens,
+        tokens(),
         desil=5,
         programs_received=[],
         ppks=[],
@@ -42,7 +36,7 @@ async def test_search_filters(client: httpx.AsyncClient, tokens: Tokens) -> None
             )
         ],
     )
-    palopo = await _create(client, tokens, village_code=OTHER_REGENCY_VILLAGE, desil=3)
+    palopo = await create(client, tokens(), village_code=OTHER_REGENCY_VILLAGE, desil=3)
     mine = {poor["id"], middle["id"], palopo["id"]}
 
     assert await _ids(client, tokens, nik=poor["members"][1]["nik"]) == {poor["id"]}
@@ -67,7 +61,7 @@ async def test_search_filters(client: httpx.AsyncClient, tokens: Tokens) -> None
 async def test_cursor_pagination_visits_every_household_once(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    created = {(await _create(client, tokens, desil=9))["id"] for _ in range(7)}
+    created = {(await create(client, tokens(), desil=9))["id"] for _ in range(7)}
     seen: list[str] = []
     cursor = None
     for _ in range(10):
@@ -105,7 +99,7 @@ async def test_search_bad_parameters(client: httpx.AsyncClient, tokens: Tokens) 
 async def test_inactive_households_are_searchable_on_request(
     client: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    created = await _create(client, tokens)
+    created = await create(client, tokens())
     await client.post(
         f"/api/v1/households/{created['id']}/deactivation",
         json={"reason": "moved"},

@@ -236,9 +236,7 @@ class RegistryService:
         self._require(Permission.write)
         household = await self._claim(household_id, expected)
         members = await self._members(household.id)
-        member = next((m for m in members if m.id == member_id), None)
-        if member is None:
-            raise errors.member_not_found(member_id)
+        member = _member_of(members, member_id)
         changes = patch.model_dump(exclude_unset=True, mode="json")
         for field in ("nik", "name", "sex", "birth_date", "relationship", "pregnant", "ppks"):
             if field in changes and changes[field] is None:
@@ -278,9 +276,7 @@ class RegistryService:
         self._require(Permission.write)
         household = await self._claim(household_id, expected)
         members = await self._members(household.id)
-        member = next((m for m in members if m.id == member_id), None)
-        if member is None:
-            raise errors.member_not_found(member_id)
+        member = _member_of(members, member_id)
         if len(members) == 1:
             raise errors.last_member()
         _deactivate(member, reason)
@@ -306,9 +302,7 @@ class RegistryService:
             claimed[hid] = await self._claim(hid, expected if is_source else None)
         source, target = claimed[household_id], claimed[move.target_household_id]
         source_members = await self._members(source.id)
-        member = next((m for m in source_members if m.id == member_id), None)
-        if member is None:
-            raise errors.member_not_found(member_id)
+        member = _member_of(source_members, member_id)
         if len(source_members) == 1:
             raise errors.last_member()
         target_members = await self._members(target.id)
@@ -472,6 +466,13 @@ def _new_member(household_id: uuid.UUID, data: MemberCreate, position: int) -> M
         ppks=[p.value for p in data.ppks],
         position=position,
     )
+
+
+def _member_of(members: list[Member], member_id: uuid.UUID) -> Member:
+    member = next((m for m in members if m.id == member_id), None)
+    if member is None:
+        raise errors.member_not_found(member_id)
+    return member
 
 
 def _require_no_head(members: list[Member]) -> None:
