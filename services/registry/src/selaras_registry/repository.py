@@ -6,10 +6,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -68,16 +67,15 @@ class HouseholdRepository:
         ]
         if expected_version is not None:
             conditions.append(col(Household.version) == expected_version)
+        # One round trip: RETURNING hands back the claimed row (SQLite 3.35+, PostgreSQL).
         statement = (
             update(Household)
             .where(*conditions)
             .values(version=col(Household.version) + 1, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
+            .returning(Household)
+            .execution_options(synchronize_session=False, populate_existing=True)
         )
-        result = cast(CursorResult[Any], await self.session.execute(statement))
-        if result.rowcount != 1:
-            return None
-        return await self.get(household_id)
+        return (await self.session.scalars(statement)).one_or_none()
 
     async def active_members(
         self, household_ids: Sequence[uuid.UUID]
