@@ -14,10 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from selaras_registry.app import create_app
 from selaras_registry.cli import MIGRATIONS
-from selaras_registry.models import AccessLog, Household, HouseholdTag, HouseholdVersion, Member
+from selaras_registry.models import (
+    AccessLog,
+    Household,
+    HouseholdTag,
+    HouseholdVersion,
+    IdempotencyRecord,
+    ImportIssue,
+    ImportJob,
+    Member,
+)
 from selaras_registry.settings import RegistrySettings
 from selaras_shared.auth import Principal, Role, TokenVerifier, mint_token
-from selaras_shared.db import make_engine, make_sessionmaker
+from selaras_shared.db import make_engine, make_sessionmaker, read_only
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
 
@@ -41,10 +50,16 @@ async def registry_engine(registry_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def _app(url: str, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
+def _app(
+    url: str,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+) -> FastAPI:
     app = create_app(RegistrySettings(database_url=url, max_body_bytes=64 * 1024), AUTH)
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = read_sessionmaker or sessionmaker
     app.state.verifier = TokenVerifier(AUTH)
     return app
 
@@ -90,12 +105,26 @@ async def committed_client(
     registry_url: str, registry_engine: AsyncEngine
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client whose requests commit for real (concurrency tests); tables emptied after."""
-    app = _app(registry_url, registry_engine, make_sessionmaker(registry_engine))
+    app = _app(
+        registry_url,
+        registry_engine,
+        make_sessionmaker(registry_engine),
+        make_sessionmaker(read_only(registry_engine)),
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as c:
         yield c
     async with registry_engine.begin() as connection:
-        for table in (AccessLog, HouseholdTag, HouseholdVersion, Member, Household):
+        for table in (
+            AccessLog,
+            HouseholdTag,
+            HouseholdVersion,
+            Member,
+            Household,
+            ImportIssue,
+            ImportJob,
+            IdempotencyRecord,
+        ):
             await connection.execute(delete(table))
 
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from .conftest import Records
-from .service import MAX_BODY, assert_problem, bearer
+from .service import LARGE_BODY, MAX_BODY, assert_problem, bearer
 
 VALID = {"name": "Ani", "age": 30}
 
@@ -155,6 +155,22 @@ async def test_chunked_raw_body_over_the_limit_is_413(client: httpx.AsyncClient)
         headers={"Content-Type": "text/csv"},
     )
     assert_problem(response, 413, "payload-too-large")
+
+
+async def test_a_path_with_its_own_limit_takes_larger_bodies(client: httpx.AsyncClient) -> None:
+    data = b"a,b\n" * (MAX_BODY // 2)  # twice the general limit, within the path's
+    csv = {"Content-Type": "text/csv"}
+    response = await client.post("/api/v1/upload/large", content=data, headers=csv)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"bytes": len(data)}
+    # The general limit still holds elsewhere, and the path's own limit holds too.
+    assert_problem(
+        await client.post("/api/v1/upload", content=data, headers=csv), 413, "payload-too-large"
+    )
+    too_big = b"x" * (LARGE_BODY + 1)
+    response = await client.post("/api/v1/upload/large", content=_chunks(too_big), headers=csv)
+    body = assert_problem(response, 413, "payload-too-large")
+    assert str(LARGE_BODY) in body["detail"]
 
 
 # ---- media type ----------------------------------------------------------------------------

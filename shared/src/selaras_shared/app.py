@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from selaras_shared import health
 from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_engine, make_sessionmaker
+from selaras_shared.db import make_engine, make_sessionmaker, read_only
 from selaras_shared.errors import install_error_handlers
 from selaras_shared.logs import configure_logging
 from selaras_shared.middleware import BodyGuardMiddleware, RequestContextMiddleware
@@ -24,8 +24,13 @@ def build_service_app(
     auth: AuthSettings,
     routers: Sequence[APIRouter],
     other_media_types: dict[str, tuple[str, ...]] | None = None,
+    max_bytes_by_path: dict[str, int] | None = None,
 ) -> FastAPI:
-    """Assemble a service: engine, sessions and token verifier live on `app.state`."""
+    """Assemble a service: engine, sessions and token verifier live on `app.state`.
+
+    `other_media_types` and `max_bytes_by_path` open chosen path prefixes to non-JSON
+    bodies (file uploads) and to bodies larger than `settings.max_body_bytes`.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +38,7 @@ def build_service_app(
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_sessionmaker(read_only(engine))
         app.state.verifier = TokenVerifier(auth)
         try:
             yield
@@ -46,7 +52,10 @@ def build_service_app(
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.add_middleware(
-        BodyGuardMiddleware, max_bytes=settings.max_body_bytes, other_media_types=other_media_types
+        BodyGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
+        other_media_types=other_media_types,
+        max_bytes_by_path=max_bytes_by_path,
     )
     app.add_middleware(RequestContextMiddleware)
     return app

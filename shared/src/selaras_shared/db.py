@@ -47,15 +47,35 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that reads and then writes fails with SQLITE_BUSY when
         # another writer committed in between; taking the write lock up front makes
-        # concurrent writers wait for each other instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # concurrent writers wait for each other instead. Read-only work (see
+        # `read_only`) reads a WAL snapshot without waiting for writers.
+        if connection.get_execution_options().get(_READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+_READ_ONLY = "selaras_read_only"
+
+
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine for transactions that only read: on SQLite they take no write lock
+    and so never wait behind a long writer (a bulk import); on PostgreSQL nothing changes."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def make_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit (no implicit lazy loads)."""
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One read-only session per request (see `read_only`); nothing is committed."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    async with sessionmaker() as session:
+        yield session
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

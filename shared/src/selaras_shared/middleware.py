@@ -103,10 +103,21 @@ class BodyGuardMiddleware:
         *,
         max_bytes: int,
         other_media_types: dict[str, tuple[str, ...]] | None = None,
+        max_bytes_by_path: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.other_media_types = other_media_types or {}
+        # Longest prefix first, so that the most specific limit wins.
+        self.max_bytes_by_path = sorted(
+            (max_bytes_by_path or {}).items(), key=lambda item: len(item[0]), reverse=True
+        )
+
+    def _limit(self, path: str) -> int:
+        return next(
+            (limit for prefix, limit in self.max_bytes_by_path if path.startswith(prefix)),
+            self.max_bytes,
+        )
 
     def _accepted(self, path: str, media_type: str) -> bool:
         if media_type == "application/json" or (
@@ -123,13 +134,10 @@ class BodyGuardMiddleware:
             await self.app(scope, receive, send)
             return
         lang = negotiate_language(_header(scope, b"accept-language"))
+        limit = self._limit(scope["path"])
         length_header = _header(scope, b"content-length")
-        if (
-            length_header is not None
-            and length_header.isdigit()
-            and int(length_header) > self.max_bytes
-        ):
-            await self._refuse(PayloadTooLarge(self._too_large()), lang, scope, receive, send)
+        if length_header is not None and length_header.isdigit() and int(length_header) > limit:
+            await self._refuse(PayloadTooLarge(_too_large(limit)), lang, scope, receive, send)
             return
         content_type = _header(scope, b"content-type")
         has_body = length_header != "0" and (
@@ -159,7 +167,7 @@ class BodyGuardMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Tell the app the client left; the 413 is sent below instead.
                     exceeded = True
                     return {"type": "http.disconnect"}
@@ -178,16 +186,17 @@ class BodyGuardMiddleware:
             if not exceeded or response_started:
                 raise
         if exceeded and not response_started:
-            await self._refuse(PayloadTooLarge(self._too_large()), lang, scope, receive, send)
-
-    def _too_large(self) -> Text:
-        return Text(
-            "Isi permintaan melebihi {limit} byte",
-            "Request body exceeds {limit} bytes",
-            {"limit": self.max_bytes},
-        )
+            await self._refuse(PayloadTooLarge(_too_large(limit)), lang, scope, receive, send)
 
     @staticmethod
     async def _refuse(error: Any, lang: Any, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(error, lang, scope["path"])
         await response(scope, receive, send)
+
+
+def _too_large(limit: int) -> Text:
+    return Text(
+        "Isi permintaan melebihi {limit} byte",
+        "Request body exceeds {limit} bytes",
+        {"limit": limit},
+    )

@@ -1,4 +1,5 @@
-"""Registry tables: households, members, search tags, versions (history), access log."""
+"""Registry tables: households, members, search tags, versions (history and change feed),
+access log, import jobs and their row issues, idempotent request records."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from selaras_shared.db import JSONVariant, UTCDateTime, code_string, utcnow
@@ -100,16 +110,33 @@ class HouseholdTag(SQLModel, table=True):
 
 
 class HouseholdVersion(SQLModel, table=True):
-    """One version of a household: the full document after the change and the diff."""
+    """One version of a household: the full document after the change and the diff.
+
+    The versions are also the change feed. Its order is (`txid`, `id`): `txid` is the
+    writing transaction's id on PostgreSQL (`pg_current_xact_id()`, filled in by the
+    database) and 0 on SQLite, where writers are serialised so that `id` alone is in
+    commit order. See `repository.changes` for why that order misses nothing.
+    """
 
     __tablename__ = "household_version"
-    __table_args__ = (UniqueConstraint("household_id", "version", name="uq_household_version"),)
+    __table_args__ = (
+        UniqueConstraint("household_id", "version", name="uq_household_version"),
+        Index("ix_household_version_feed", "txid", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
+    txid: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger, server_default=FetchedValue(), nullable=False),
+    )
     household_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("household.id"), nullable=False, index=True)
     )
     version: int
+    # Where the household is after the change, and where it was when the change moved it,
+    # so that a region's feed also shows households leaving it.
+    village_code: str = Field(sa_type=code_string(10))
+    previous_village_code: str | None = Field(default=None, sa_type=code_string(10))
     changed_at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=200)
     actor_role: str = Field(max_length=20)
@@ -131,7 +158,83 @@ class AccessLog(SQLModel, table=True):
     subject: str = Field(max_length=200, index=True)
     role: str = Field(max_length=20)
     organization: str | None = Field(default=None, max_length=100)
-    household_id: uuid.UUID = Field(index=True)
+    # One household, or for bulk reads (snapshot exports) the region read, with a count.
+    household_id: uuid.UUID | None = Field(default=None, index=True)
+    region: str | None = Field(default=None, sa_type=code_string(10))
+    records: int | None = None
     action: str = Field(max_length=20)
     purpose: str | None = Field(default=None, max_length=200)
     request_id: str | None = Field(default=None, max_length=128)
+
+
+class ImportJob(SQLModel, table=True):
+    """A bulk import of households from an uploaded CSV or NDJSON file, and its progress.
+
+    The file is kept in the import spool until the job ends, so that a job interrupted by a
+    restart is picked up again; importing is idempotent (households are matched on their
+    KK number), so starting over from the first row is safe.
+    """
+
+    __tablename__ = "import_job"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    status: str = Field(default="queued", max_length=12, index=True)
+    mode: str = Field(max_length=16)
+    format: str = Field(max_length=8)
+    filename: str | None = Field(default=None, max_length=200)
+    content_sha256: str = Field(sa_type=code_string(64))
+    size_bytes: int = Field(sa_type=BigInteger)
+    options: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONVariant, nullable=False)
+    )
+    rows_total: int | None = None
+    rows_done: int = 0
+    households_created: int = 0
+    households_updated: int = 0
+    households_unchanged: int = 0
+    households_rejected: int = 0
+    error_count: int = 0
+    # A problem with the file as a whole (encoding, missing columns): code and messages.
+    failure: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONVariant))
+    submitted_by: str = Field(max_length=200)
+    submitted_role: str = Field(max_length=20)
+    submitted_organization: str | None = Field(default=None, max_length=100)
+    jurisdiction: str = Field(default="", sa_type=code_string(10))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Refreshed while a worker runs the job; a stale heartbeat means the worker died.
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ImportIssue(SQLModel, table=True):
+    """One problem found in one row of an import file (the per-row error report)."""
+
+    __tablename__ = "import_issue"
+    __table_args__ = (Index("ix_import_issue_job_row", "job_id", "row"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: uuid.UUID = Field(sa_column=Column(ForeignKey("import_job.id"), nullable=False))
+    row: int = Field(description="row number in the file; the header is row 1 in a CSV")
+    kk_number: str | None = Field(default=None, max_length=40)
+    field: str = Field(max_length=100)
+    value: str | None = Field(default=None, max_length=200)
+    code: str = Field(max_length=50)
+    message_id: str = Field(max_length=500)
+    message_en: str = Field(max_length=500)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored answer to a write sent with an `Idempotency-Key`, replayed on retry."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "subject", "key", name="uq_idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=30, description="which endpoint, e.g. `sync`")
+    subject: str = Field(max_length=200, description="the principal that sent the key")
+    key: str = Field(max_length=200)
+    request_sha256: str = Field(sa_type=code_string(64))
+    status_code: int
+    response: dict[str, Any] = Field(sa_column=Column(JSONVariant, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

@@ -1,4 +1,4 @@
-"""Registry queries (no business rules): households, members, tags, versions, access log."""
+"""Household queries: households, members, tags, versions, access log."""
 
 from __future__ import annotations
 

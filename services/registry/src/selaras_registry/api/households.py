@@ -1,4 +1,4 @@
-"""Registry routes under /api/v1: regions, households, members, history."""
+"""Household, member and history routes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from selaras_registry import regions
+from selaras_registry.api.params import Cursor, IfMatch, Limit, RegionPrefix, check_region
 from selaras_registry.codes import Ppks, RecordStatus
 from selaras_registry.deps import Service
 from selaras_registry.errors import field_invalid
@@ -24,71 +24,18 @@ from selaras_registry.schemas import (
     MemberMove,
     MemberRead,
     MemberUpdate,
-    RegionRead,
 )
 from selaras_registry.service import Served
-from selaras_shared.auth import CurrentPrincipal
-from selaras_shared.errors import NotFound
 from selaras_shared.etag import expected_version
 from selaras_shared.i18n import Text
-from selaras_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from selaras_shared.pagination import DEFAULT_LIMIT, Page
 
-router = APIRouter()
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=500)]
-IfMatch = Annotated[str | None, Header(description="ETag of the version being changed")]
-RegionPrefix = Annotated[str, Query(pattern=r"^(\d{2}|\d{4}|\d{6}|\d{10})$")]
+router = APIRouter(tags=["households"])
 
 
 def _serve(response: Response, served: Served) -> HouseholdRead:
     response.headers["ETag"] = served.etag
     return HouseholdRead.model_validate(served.document)
-
-
-def _region_read(region: regions.Region, with_ancestors: bool = False) -> RegionRead:
-    ancestors = [_region_read(a) for a in regions.ancestors(region.code)] if with_ancestors else []
-    return RegionRead(
-        code=region.code,
-        name=region.name,
-        level=region.level,
-        parent=region.parent,
-        ancestors=ancestors,
-    )
-
-
-# --- regions ---------------------------------------------------------------------------
-
-
-@router.get("/regions", tags=["regions"])
-async def list_regions(
-    _: CurrentPrincipal,
-    parent: Annotated[
-        str, Query(pattern=r"^(\d{2}|\d{4})?$", description="empty for provinces")
-    ] = "",
-    q: Annotated[
-        str | None, Query(min_length=2, max_length=100, description="name contains")
-    ] = None,
-) -> list[RegionRead]:
-    """Provinces, the regencies of a province, the sub-districts of a regency, or a name search."""
-    if q is not None:
-        return [_region_read(r) for r in regions.search(q)]
-    if parent and regions.lookup(parent) is None:
-        raise field_invalid(
-            "parent", "region_unknown", Text("Kode wilayah tidak dikenal", "Unknown region code")
-        )
-    return [_region_read(r) for r in regions.children(parent)]
-
-
-@router.get("/regions/{code}", tags=["regions"])
-async def get_region(_: CurrentPrincipal, code: str) -> RegionRead:
-    """One region with its ancestors; a village code is valid under a known sub-district."""
-    region = regions.lookup(code)
-    if region is None:
-        raise NotFound(
-            Text("Wilayah {code} tidak dikenal", "Region {code} is unknown", {"code": code})
-        )
-    return _region_read(region, with_ancestors=True)
 
 
 # --- households ------------------------------------------------------------------------
@@ -123,10 +70,7 @@ async def search_households(
     cursor: Cursor = None,
 ) -> Page[HouseholdRead]:
     """Search households in the caller's jurisdiction, one page at a time."""
-    if region is not None and regions.lookup(region) is None:
-        raise field_invalid(
-            "region", "region_unknown", Text("Kode wilayah tidak dikenal", "Unknown region code")
-        )
+    check_region("region", region)
     if desil_min is not None and desil_max is not None and desil_min > desil_max:
         raise field_invalid(
             "desil_min",

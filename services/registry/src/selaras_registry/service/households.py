@@ -1,22 +1,24 @@
-"""Registry rules: who may see and change which household, versioning, masking, access log."""
+"""Household use cases: who sees and changes which household, versions, masking, access log."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selaras_registry import errors
 from selaras_registry import nik as nik_rules
+from selaras_registry.codes import DeactivationReason
 from selaras_registry.documents import (
     diff_documents,
     household_document,
     mask_changes,
     mask_document,
+    member_document,
     search_tags,
 )
 from selaras_registry.models import Household, HouseholdVersion, Member
@@ -66,6 +68,14 @@ class Served:
 
     document: dict[str, Any]
     etag: str
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What `RegistryService.put` did, and the household as it now is."""
+
+    outcome: Literal["created", "updated", "unchanged"]
+    served: Served
 
 
 class RegistryService:
@@ -173,6 +183,73 @@ class RegistryService:
         self.session.add_all(members)
         await self._flush()
         return await self._record(household, members, "created")
+
+    async def put(
+        self,
+        data: HouseholdCreate,
+        *,
+        household_id: uuid.UUID | None = None,
+        expected: int | None = None,
+        change: str = "replaced",
+    ) -> Upserted:
+        """Create the household, or bring an existing one to exactly `data`.
+
+        The household is `household_id` (or `data.id`). Members are matched on NIK: new
+        ones are added, changed ones corrected, and active members missing from `data` are
+        taken off with reason `other`. Nothing is written when nothing differs. When
+        `expected` is given and the household has moved past it with different content,
+        the answer is a 412 carrying the current version (the caller's copy is stale).
+        """
+        self._require(Permission.write)
+        target = household_id or data.id
+        existing = await self.households.get(target) if target is not None else None
+        if existing is None:
+            created = await self.create(data.model_copy(update={"id": target}))
+            return Upserted("created", created)
+        if not self.caller.principal.covers(existing.village_code):
+            raise errors.household_not_found(existing.id)
+        if existing.status != "active":
+            raise errors.household_inactive(existing.id)
+        self.caller.principal.require_covers(data.village_code)
+        members = await self._members(existing.id)
+        before = household_document(existing, members)
+        fields = data.model_dump(exclude={"id", "members"}, mode="json")
+        by_nik = {m.nik: m for m in members}
+        wanted = {m.nik: m for m in data.members}
+        same_fields = all(before[key] == value for key, value in fields.items())
+        same_members = by_nik.keys() == wanted.keys() and all(
+            _member_fields(member_document(by_nik[nik])) == wanted[nik].model_dump(mode="json")
+            for nik in wanted
+        )
+        if same_fields and same_members:
+            await self._log_reads([existing.id], "read")
+            return Upserted("unchanged", Served(self._present(before), etag_for(existing.version)))
+        household = await self._claim(
+            existing.id, existing.version if expected is None else expected
+        )
+        fields["verified_on"] = data.verified_on
+        for field, value in fields.items():
+            setattr(household, field, value)
+        holders = await self.households.holders_of_niks(n for n in wanted if n not in by_nik)
+        position = await self.households.next_position(household.id)
+        kept: list[Member] = []
+        for index, (nik, incoming) in enumerate(wanted.items()):
+            current = by_nik.get(nik)
+            if current is None:
+                if nik in holders:
+                    raise errors.duplicate_nik(nik, holders[nik], f"members.{index}.nik")
+                current = _new_member(household.id, incoming, position)
+                position += 1
+                self.session.add(current)
+            else:
+                _assign_member(current, incoming)
+            kept.append(current)
+        for nik, member in by_nik.items():
+            if nik not in wanted:
+                _deactivate(member, _NOT_IN_DOCUMENT)
+        await self._flush()
+        served = await self._record(household, kept, change, before=before)
+        return Upserted("updated", served)
 
     async def update(
         self, household_id: uuid.UUID, patch: HouseholdUpdate, expected: int | None
@@ -372,20 +449,27 @@ class RegistryService:
             ) from exc
 
     async def _record(
-        self, household: Household, members: list[Member], change: str, reason: str | None = None
+        self,
+        household: Household,
+        members: list[Member],
+        change: str,
+        reason: str | None = None,
+        before: dict[str, Any] | None = None,
     ) -> Served:
         """Append the version that the claimed household has reached, and refresh its tags."""
         document = household_document(household, members)
-        before = (
-            await self.versions.document_at_version(household.id, household.version - 1)
-            if household.version > 1
-            else None
-        )
+        if before is None and household.version > 1:
+            before = await self.versions.document_at_version(household.id, household.version - 1)
+        previous_village = before["village_code"] if before else None
         principal = self.caller.principal
         self.versions.add(
             HouseholdVersion(
                 household_id=household.id,
                 version=household.version,
+                village_code=household.village_code,
+                previous_village_code=(
+                    previous_village if previous_village != household.village_code else None
+                ),
                 changed_at=utcnow(),
                 actor=principal.subject,
                 actor_role=principal.role.value,
@@ -444,28 +528,47 @@ def _narrowest(principal: Principal, region: str) -> str:
     return region
 
 
-def _new_member(household_id: uuid.UUID, data: MemberCreate, position: int) -> Member:
-    return Member(
-        household_id=household_id,
-        nik=data.nik,
-        name=data.name,
-        name_key=fold(data.name),
-        sex=data.sex.value,
-        birth_date=data.birth_date,
-        relationship=data.relationship.value,
-        marital_status=data.marital_status.value if data.marital_status else None,
-        education=data.education.value if data.education else None,
-        in_school=data.in_school,
-        occupation=data.occupation,
-        disability_type=data.disability.type.value if data.disability else None,
-        disability_severity=(
+def _member_columns(data: MemberCreate) -> dict[str, Any]:
+    """The member table's columns for a member as sent."""
+    return {
+        "nik": data.nik,
+        "name": data.name,
+        "name_key": fold(data.name),
+        "sex": data.sex.value,
+        "birth_date": data.birth_date,
+        "relationship": data.relationship.value,
+        "marital_status": data.marital_status.value if data.marital_status else None,
+        "education": data.education.value if data.education else None,
+        "in_school": data.in_school,
+        "occupation": data.occupation,
+        "disability_type": data.disability.type.value if data.disability else None,
+        "disability_severity": (
             data.disability.severity.value if data.disability and data.disability.severity else None
         ),
-        chronic_illness=data.chronic_illness,
-        pregnant=data.pregnant,
-        ppks=[p.value for p in data.ppks],
-        position=position,
-    )
+        "chronic_illness": data.chronic_illness,
+        "pregnant": data.pregnant,
+        "ppks": [p.value for p in data.ppks],
+    }
+
+
+def _new_member(household_id: uuid.UUID, data: MemberCreate, position: int) -> Member:
+    return Member(household_id=household_id, position=position, **_member_columns(data))
+
+
+def _assign_member(member: Member, data: MemberCreate) -> None:
+    for column, value in _member_columns(data).items():
+        setattr(member, column, value)
+
+
+def _member_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """A served member without what the server adds (id, status), to compare with input."""
+    return {k: v for k, v in document.items() if k not in ("id", "status", "deactivation")}
+
+
+#: Why a member disappears when a household is replaced by a document without them.
+_NOT_IN_DOCUMENT = Deactivation(
+    reason=DeactivationReason.other, note="not in the household document that replaced it"
+)
 
 
 def _member_of(members: list[Member], member_id: uuid.UUID) -> Member:

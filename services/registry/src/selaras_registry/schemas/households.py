@@ -1,4 +1,4 @@
-"""Request and response models of the registry API (input models forbid unknown fields)."""
+"""Household, member and region request and response models (inputs forbid unknown fields)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,17 @@
+"""Registry queries (no business rules), one module per domain."""
+
+from selaras_registry.repository.households import (
+    AccessLogRepository,
+    HouseholdFilter,
+    HouseholdRepository,
+    VersionRepository,
+    in_region,
+)
+
+__all__ = [
+    "AccessLogRepository",
+    "HouseholdFilter",
+    "HouseholdRepository",
+    "VersionRepository",
+    "in_region",
+]
