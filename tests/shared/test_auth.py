@@ -191,6 +191,39 @@ async def test_verifier_expiry_with_leeway() -> None:
     await _rejected(token(ttl=-10), no_leeway)
 
 
+async def test_a_remembered_token_is_used_only_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = TokenVerifier(AuthSettings(jwt_secret=SECRET, leeway_seconds=0))
+    checks = 0
+    check = verifier._verify
+
+    async def counted(raw: str) -> tuple[Principal, float]:
+        nonlocal checks
+        checks += 1
+        return await check(raw)
+
+    monkeypatch.setattr(verifier, "_verify", counted)
+    raw = token(ttl=60)
+    assert (await verifier.verify(raw)).subject == "ani"
+    assert (await verifier.verify(raw)).subject == "ani"
+    assert checks == 1  # the second answer came from memory
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    await verifier.verify(raw)  # PyJWT reads the real clock, so the token still passes it...
+    assert checks == 2  # ...but the remembered answer was not used past the token's expiry
+
+
+async def test_remembered_tokens_are_bounded() -> None:
+    verifier = TokenVerifier(AUTH)
+    verifier.CACHE_SIZE = 3
+    raws = [token(sub=f"user-{i}") for i in range(5)]
+    for raw in raws:
+        await verifier.verify(raw)
+    assert len(verifier._verified) == 3
+    assert list(verifier._verified) == raws[2:]
+
+
 async def test_verifier_rejects_alg_none() -> None:
     now = int(time.time())
     claims = {"sub": "ani", "role": "admin", "jurisdiction": "", "exp": now + 600}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -120,14 +121,33 @@ def mint_token(principal: Principal, secret: str, *, ttl_seconds: int = 8 * 3600
 class TokenVerifier:
     """Verifies bearer JWTs against a shared secret (HS256) or an OIDC provider's JWKS."""
 
+    #: Verified tokens remembered, so that a client's every request does not pay for the
+    #: signature check again; an entry is used only until its token expires.
+    CACHE_SIZE = 4096
+
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
         self._jwks = (
             jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
         )
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
         """Return the Principal of a valid token; raise Unauthorized otherwise."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, valid_until = remembered
+            if time.time() < valid_until:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires = await self._verify(token)
+        self._verified[token] = (principal, expires + self._settings.leeway_seconds)
+        if len(self._verified) > self.CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         settings = self._settings
         try:
             header = jwt.get_unverified_header(token)
@@ -166,7 +186,7 @@ class TokenVerifier:
                 Text("Token tidak valid: {reason}", "Invalid token: {reason}", {"reason": str(exc)})
             ) from exc
         try:
-            return Principal(
+            principal = Principal(
                 subject=claims.get("sub"),
                 role=claims.get("role"),
                 jurisdiction=claims.get("jurisdiction", None),
@@ -181,6 +201,7 @@ class TokenVerifier:
                     {"fields": fields},
                 )
             ) from exc
+        return principal, float(claims["exp"])
 
 
 def _unauthorized(detail: Text) -> Unauthorized:

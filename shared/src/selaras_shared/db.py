@@ -28,7 +28,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Create the engine for `url`, with the SQLite settings a concurrent server needs."""
     if not is_sqlite(url):
         return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
         )
     engine = create_async_engine(url, connect_args={"timeout": 30})
 

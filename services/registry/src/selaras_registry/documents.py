@@ -3,6 +3,7 @@ and masking of personal data for principals without the right to see it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from selaras_registry.models import Household, Member
@@ -13,10 +14,15 @@ PERSONAL_FIELDS = frozenset({"nik", "kk_number", "name", "birth_date", "address"
 _NOT_DIFFED = frozenset({"version", "updated_at", "created_at", "masked"})
 
 
+def _timestamp(at: datetime) -> str:
+    """UTC as ISO 8601 with `Z`, the way the API's response models write it."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _deactivation(reason: str | None, note: str | None, at: Any) -> dict[str, Any] | None:
     if reason is None:
         return None
-    return {"reason": reason, "note": note, "at": at.isoformat() if at else None}
+    return {"reason": reason, "note": note, "at": _timestamp(at) if at else None}
 
 
 def member_document(member: Member) -> dict[str, Any]:
@@ -70,8 +76,8 @@ def household_document(household: Household, members: list[Member]) -> dict[str,
             household.deactivation_reason, household.deactivation_note, household.deactivated_at
         ),
         "version": household.version,
-        "created_at": household.created_at.isoformat(),
-        "updated_at": household.updated_at.isoformat(),
+        "created_at": _timestamp(household.created_at),
+        "updated_at": _timestamp(household.updated_at),
         "members": [member_document(m) for m in members if m.status == "active"],
     }
 

@@ -51,6 +51,29 @@ class HouseholdRepository:
         """The household row, fresh from the database."""
         return await self.session.get(Household, household_id, populate_existing=True)
 
+    async def with_members(self, household_id: uuid.UUID) -> tuple[Household | None, list[Member]]:
+        """The household and its active members in family-card order, in one query."""
+        rows = await self.session.execute(
+            select(Household, Member)
+            .outerjoin(
+                Member,
+                and_(
+                    col(Member.household_id) == col(Household.id),
+                    col(Member.status) == "active",
+                ),
+            )
+            .where(col(Household.id) == household_id)
+            .order_by(col(Member.position))
+            .execution_options(populate_existing=True)
+        )
+        household: Household | None = None
+        members: list[Member] = []
+        for found, member in rows:
+            household = found
+            if member is not None:
+                members.append(member)
+        return household, members
+
     async def claim(
         self, household_id: uuid.UUID, region: str, expected_version: int | None
     ) -> Household | None:

@@ -92,15 +92,16 @@ class RegistryService:
 
     async def get(self, household_id: uuid.UUID, as_of: datetime | None = None) -> Served:
         """One household, now or as it was at `as_of`."""
-        household = await self._visible(household_id)
         if as_of is None:
-            members = await self.households.active_members([household.id])
-            document = household_document(household, members[household.id])
+            found, members = await self.households.with_members(household_id)
+            household = self._check_visible(household_id, found)
+            document = household_document(household, members)
         else:
-            found = await self.versions.document_as_of(household.id, as_of)
-            if found is None:
+            household = await self._visible(household_id)
+            stored = await self.versions.document_as_of(household.id, as_of)
+            if stored is None:
                 raise errors.household_not_found(household_id)
-            document = found
+            document = stored
         await self._log_reads([household.id], "read" if as_of is None else "read_as_of")
         return Served(self._present(document), etag_for(int(document["version"])))
 
@@ -416,7 +417,9 @@ class RegistryService:
         self.caller.principal.require(permission)
 
     async def _visible(self, household_id: uuid.UUID) -> Household:
-        household = await self.households.get(household_id)
+        return self._check_visible(household_id, await self.households.get(household_id))
+
+    def _check_visible(self, household_id: uuid.UUID, household: Household | None) -> Household:
         if household is None or not self.caller.principal.covers(household.village_code):
             # Outside the jurisdiction looks the same as absent: existence is not leaked.
             raise errors.household_not_found(household_id)
