@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from selaras_registry.models import Household, HouseholdVersion, Member
 from selaras_registry.schemas import HouseholdCreate
@@ -52,8 +53,8 @@ def _data(payload: dict[str, Any]) -> HouseholdCreate:
 async def _versions(db: AsyncSession, household_id: uuid.UUID) -> list[HouseholdVersion]:
     rows = await db.scalars(
         select(HouseholdVersion)
-        .where(HouseholdVersion.household_id == household_id)
-        .order_by(HouseholdVersion.version)  # type: ignore[arg-type]
+        .where(col(HouseholdVersion.household_id) == household_id)
+        .order_by(col(HouseholdVersion.version))
     )
     return list(rows)
 
@@ -218,6 +219,6 @@ async def test_put_refuses_an_inactive_household(services: Services, db: AsyncSe
     count = await db.scalar(
         select(func.count())
         .select_from(HouseholdVersion)
-        .where(HouseholdVersion.household_id == household_id)  # type: ignore[arg-type]
+        .where(col(HouseholdVersion.household_id) == household_id)
     )
     assert count == 1

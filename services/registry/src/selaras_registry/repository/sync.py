@@ -34,7 +34,7 @@ class IdempotencyRepository:
         unique index (and, on PostgreSQL, waits for this transaction) before doing any work.
         Raises IntegrityError when the key is already stored."""
         self.session.add(record)
-        await self.session.flush([record])
+        await self.session.flush()
 
     async def purge(
         self, *, before: datetime, scope: str | None = None, subject: str | None = None
