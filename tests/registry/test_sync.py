@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col
 
+from selaras_registry.app import SYNC_MAX_BYTES
 from selaras_registry.models import Household, HouseholdVersion, IdempotencyRecord
 from selaras_registry.service.sync import purge_idempotency_records
 from selaras_shared.db import make_sessionmaker, read_only
@@ -452,35 +454,52 @@ async def test_expired_keys_are_forgotten(
     client: httpx.AsyncClient, tokens: Tokens, session: AsyncSession
 ) -> None:
     old = datetime.now(UTC) - timedelta(days=8)
-    session.add(
-        IdempotencyRecord(
-            scope="sync",
-            subject="operator-1",
-            key="old-key",
-            request_sha256="0" * 64,
-            status_code=200,
-            response={"results": [], "summary": {}},
-            created_at=old,
+    for subject, key in (
+        ("operator-1", "old-key"),
+        ("operator-1", "other-old-key"),
+        ("someone-else", "old-key"),
+    ):
+        session.add(
+            IdempotencyRecord(
+                scope="sync",
+                subject=subject,
+                key=key,
+                request_sha256="0" * 64,
+                status_code=200,
+                response={"results": [], "summary": {}},
+                created_at=old,
+            )
         )
-    )
-    session.add(
-        IdempotencyRecord(
-            scope="sync",
-            subject="someone-else",
-            key="old-key",
-            request_sha256="0" * 64,
-            status_code=200,
-            response={},
-            created_at=old,
-        )
-    )
     await session.flush()
     # Past the retention the key is free again: the batch is applied, not refused.
     response = await client.post(
         URL, json={"households": [record()]}, headers=key_headers(tokens(), "old-key")
     )
     assert response.status_code == 200
+    assert "idempotent-replayed" not in response.headers
     assert response.json()["summary"]["created"] == 1
-    assert await purge_idempotency_records(session, timedelta(days=7)) == 1
+    # The rest waits for the purge, which keeps what is younger than the retention.
+    assert await purge_idempotency_records(session, timedelta(days=7)) == 2
     remaining = (await session.scalars(select(IdempotencyRecord))).all()
-    assert [(r.subject, r.key) for r in remaining] == [("operator-1", "old-key")]
+    assert [(r.subject, r.key, r.status_code) for r in remaining] == [
+        ("operator-1", "old-key", 200)
+    ]
+    assert remaining[0].response == response.json()
+
+
+async def test_sync_takes_bodies_larger_than_other_routes(
+    client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    # The test app limits bodies to 64 KiB; a sync batch of whole households needs more.
+    batch = {"households": [record() for _ in range(70)]}
+    assert len(json.dumps(batch)) > 64 * 1024
+    response = await client.post(URL, json=batch, headers=key_headers(tokens()))
+    assert response.status_code == 200, response.text
+    assert response.json()["summary"]["created"] == 70
+    elsewhere = await client.post(
+        "/api/v1/households", json={**household(), "address": "x" * 70_000}, headers=tokens()
+    )
+    assert elsewhere.status_code == 413
+    huge = {"households": [record({**household(), "address": "x" * SYNC_MAX_BYTES})]}
+    too_large = await client.post(URL, json=huge, headers=key_headers(tokens()))
+    assert too_large.status_code == 413

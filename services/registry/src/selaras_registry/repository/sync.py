@@ -37,13 +37,21 @@ class IdempotencyRepository:
         await self.session.flush()
 
     async def purge(
-        self, *, before: datetime, scope: str | None = None, subject: str | None = None
+        self,
+        *,
+        before: datetime,
+        scope: str | None = None,
+        subject: str | None = None,
+        key: str | None = None,
     ) -> int:
-        """Delete records created before `before` (of one scope and subject if given)."""
+        """Delete records created before `before`; scope, subject and key narrow it down."""
         statement = delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < before)
-        if scope is not None:
-            statement = statement.where(col(IdempotencyRecord.scope) == scope)
-        if subject is not None:
-            statement = statement.where(col(IdempotencyRecord.subject) == subject)
+        for column, value in (
+            (IdempotencyRecord.scope, scope),
+            (IdempotencyRecord.subject, subject),
+            (IdempotencyRecord.key, key),
+        ):
+            if value is not None:
+                statement = statement.where(col(column) == value)
         result = await self.session.execute(statement.execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)

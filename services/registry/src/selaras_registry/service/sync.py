@@ -147,8 +147,10 @@ class SyncService:
         _require_unique_ids(batch.households)
         digest = request_digest(batch)
         # An expired key is forgotten before it is looked up, so that it can be used again.
+        # Only this key: deleting other expired rows here would make two batches of one
+        # principal wait on each other's row locks.
         await self.records.purge(
-            before=utcnow() - self.retention, scope=SCOPE, subject=principal.subject
+            before=utcnow() - self.retention, scope=SCOPE, subject=principal.subject, key=key
         )
         stored = await self.records.find(SCOPE, principal.subject, key)
         if stored is not None:
@@ -205,22 +207,9 @@ class SyncService:
                     change="synced",
                 )
         except PreconditionFailed:
-            current = await self.registry.get(record.id)
-            return SyncResult(
-                index=index,
-                id=record.id,
-                outcome=SyncOutcome.conflict,
-                version=current.document["version"],
-                etag=current.etag,
-                household=HouseholdRead.model_validate(current.document),
-            )
+            return await self._conflict(index, record, prefix, lang)
         except DomainError as error:
-            return SyncResult(
-                index=index,
-                id=record.id,
-                outcome=SyncOutcome.rejected,
-                problem=_problem(error, prefix, lang),
-            )
+            return _rejected(index, record, error, prefix, lang)
         return SyncResult(
             index=index,
             id=record.id,
@@ -228,6 +217,34 @@ class SyncService:
             version=upserted.served.document["version"],
             etag=upserted.served.etag,
         )
+
+    async def _conflict(
+        self, index: int, record: SyncRecord, prefix: str, lang: Lang
+    ) -> SyncResult:
+        """The server's current household, for the client to merge its stale copy with."""
+        try:
+            current = await self.registry.get(record.id)
+        except DomainError as error:  # it left the jurisdiction in the meantime
+            return _rejected(index, record, error, prefix, lang)
+        return SyncResult(
+            index=index,
+            id=record.id,
+            outcome=SyncOutcome.conflict,
+            version=current.document["version"],
+            etag=current.etag,
+            household=HouseholdRead.model_validate(current.document),
+        )
+
+
+def _rejected(
+    index: int, record: SyncRecord, error: DomainError, prefix: str, lang: Lang
+) -> SyncResult:
+    return SyncResult(
+        index=index,
+        id=record.id,
+        outcome=SyncOutcome.rejected,
+        problem=_problem(error, prefix, lang),
+    )
 
 
 async def purge_idempotency_records(
