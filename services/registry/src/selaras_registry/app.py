@@ -9,6 +9,8 @@ from selaras_registry.settings import RegistrySettings
 from selaras_shared.app import build_service_app
 from selaras_shared.settings import AuthSettings
 
+SYNC_MAX_BYTES = 8 * 1024 * 1024
+
 
 def create_app(
     settings: RegistrySettings | None = None, auth: AuthSettings | None = None
@@ -20,4 +22,6 @@ def create_app(
         settings=settings or RegistrySettings(),
         auth=auth or AuthSettings(),
         routers=[router],
+        # A sync batch carries up to 500 whole households.
+        max_bytes_by_path={"/api/v1/sync": SYNC_MAX_BYTES},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from selaras_shared.settings import ServiceSettings
@@ -14,3 +15,5 @@ class RegistrySettings(ServiceSettings):
 
     database_url: str = "sqlite+aiosqlite:///./var/registry.db"
     port: int = 8001
+    # How long the answer to an offline sync batch is kept for replay on retry.
+    idempotency_retention_days: int = Field(default=7, ge=1)
