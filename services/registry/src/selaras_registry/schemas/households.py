@@ -148,7 +148,7 @@ class MemberFields(Input):
     disability: Disability | None = None
     chronic_illness: Annotated[str, Field(max_length=100)] | None = None
     pregnant: bool = False
-    ppks: PpksList = []
+    ppks: PpksList = Field(default_factory=list)
 
 
 class MemberCreate(MemberFields):
@@ -212,10 +212,10 @@ class HouseholdFields(Input):
     village_code: VillageCode
     desil: Annotated[int, Field(ge=1, le=10)] | None = None
     registry_status: RegistryStatus = RegistryStatus.local
-    housing: Housing = Housing()
+    housing: Housing = Field(default_factory=Housing)
     monthly_income: Rupiah | None = None
-    programs_received: ProgramList = []
-    ppks: PpksList = []
+    programs_received: ProgramList = Field(default_factory=list)
+    ppks: PpksList = Field(default_factory=list)
     data_source: Annotated[str, Field(min_length=1, max_length=50)] = "puskesos"
     verified_on: date | None = None
 
