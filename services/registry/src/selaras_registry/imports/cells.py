@@ -47,6 +47,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Baris ini memiliki {found} kolom, seharusnya {expected}",
         "This row has {found} columns, expected {expected}",
     ),
+    "control_character": (
+        "Baris ini berisi karakter kontrol (0x1F) yang tidak boleh ada dalam sel",
+        "This row holds a control character (0x1F) that no cell may contain",
+    ),
     "disability_severity": (
         "Tingkat disabilitas diisi hanya jika jenis disabilitas diisi",
         "Disability severity needs a disability type",

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 from selaras_registry.imports import layout
-from selaras_registry.imports.records import FileProblem, ImportOptions, RawBatch
+from selaras_registry.imports.records import CELL_SEPARATOR, FileProblem, ImportOptions, RawBatch
 from selaras_shared.i18n import Text
 
 #: Longest NDJSON line kept (one household with 30 members is a few kilobytes).
@@ -22,6 +24,20 @@ MAX_FAMILY_ROWS = 64
 
 _ENCODINGS = {"utf-8": "utf-8-sig", "cp1252": "cp1252", "iso8859-1": "iso8859-1"}
 _SEPARATORS = {",": "koma", ";": "titik koma", "\t": "tab"}
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building a batch: rows, documents and models
+    make no reference cycles, yet a batch's hundreds of thousands of fresh containers would
+    trigger collector passes costing about as much as the parsing itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def codec(encoding: str) -> str:
@@ -183,11 +199,17 @@ def _rows(
     # row's separators is a quote left open that swallowed the next line.
     swallowed = max(2, len(columns) // 2)
     reader = csv.reader(text, delimiter=delimiter, strict=True)
-    families: list[list[tuple[int, list[str]]]] = []
-    family: list[tuple[int, list[str]]] = []
+    families: list[list[tuple[int, str | list[str]]]] = []
+    family: list[tuple[int, str | list[str]]] = []
     key: str | None = None
+    width = len(columns)
+    join = CELL_SEPARATOR.join
     row = 1
     lines = reader.line_num
+    # The collector is paused while a batch is built (see `collector_paused`), and runs
+    # as usual while the consumer has the batch.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for cells in reader:
             row += 1
@@ -203,13 +225,20 @@ def _rows(
                 if family:
                     families.append(family)
                     if len(families) >= families_per_batch:
-                        yield RawBatch(families, binary.tell(), "csv", columns, row - 2)
+                        batch = RawBatch(families, binary.tell(), "csv", columns, row - 2)
                         families = []
+                        if collecting:
+                            gc.enable()
+                        yield batch
+                        gc.disable()
                 family = []
                 key = cell
-            family.append((row, cells))
+            family.append((row, join(cells) if len(cells) == width else cells))
     except csv.Error as error:
         raise _broken_quote(row + 1, str(error)) from None
+    finally:
+        if collecting:
+            gc.enable()
     if family:
         families.append(family)
     if families:
@@ -222,7 +251,7 @@ def ndjson_batches(
     """Stream an NDJSON file as batches of one-line families (each line one household)."""
     binary, text = _open(path, options)
     with binary, text:
-        families: list[list[tuple[int, list[str]]]] = []
+        families: list[list[tuple[int, str | list[str]]]] = []
         number = 0
         try:
             while line := text.readline(MAX_LINE):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -173,3 +174,35 @@ def template_csv(delimiter: str = ",") -> str:
     for changes in _TEMPLATE_MEMBERS:
         writer.writerow([changes.get(c.name, c.example) for c in COLUMNS])
     return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ya" if value else "tidak"
+    if isinstance(value, list | tuple):
+        return "|".join(str(v) for v in value)
+    return str(value)
+
+
+def family_rows(household: Mapping[str, Any]) -> list[list[str]]:
+    """A `HouseholdCreate`-shaped document as CSV rows of this layout, one per member."""
+    housing = household.get("housing") or {}
+    shared = {
+        **{k: household.get(k) for k in HOUSEHOLD_COLUMNS},
+        **{f"housing_{k}": v for k, v in housing.items()},
+        "household_ppks": household.get("ppks"),
+    }
+    rows = []
+    for member in household["members"]:
+        disability = member.get("disability") or {}
+        values = {
+            **shared,
+            **member,
+            "disability_type": disability.get("type"),
+            "disability_severity": disability.get("severity"),
+            "member_ppks": member.get("ppks"),
+        }
+        rows.append([_cell(values.get(c.name)) for c in COLUMNS])
+    return rows

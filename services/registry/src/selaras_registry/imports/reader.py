@@ -16,8 +16,20 @@ from pydantic import ValidationError
 
 from selaras_registry.imports import cells as parse
 from selaras_registry.imports import layout
-from selaras_registry.imports.csvfile import MAX_LINE, count_lines, csv_batches, ndjson_batches
-from selaras_registry.imports.records import FamilyRecord, ImportOptions, RawBatch, RowIssue
+from selaras_registry.imports.csvfile import (
+    MAX_LINE,
+    collector_paused,
+    count_lines,
+    csv_batches,
+    ndjson_batches,
+)
+from selaras_registry.imports.records import (
+    CELL_SEPARATOR,
+    FamilyRecord,
+    ImportOptions,
+    RawBatch,
+    RowIssue,
+)
 from selaras_registry.schemas import HouseholdCreate
 
 __all__ = ["count_rows", "raw_batches", "validate_batch"]
@@ -42,10 +54,11 @@ def count_rows(path: Path, options: ImportOptions) -> int:
 
 def validate_batch(batch: RawBatch) -> list[FamilyRecord]:
     """Validate each family of `batch` (pure; run in worker processes by the import runner)."""
-    if batch.format == "ndjson":
-        return [_ndjson_family(*family[0]) for family in batch.families]
-    plan = _plan(batch.columns)
-    return [_csv_family(family, plan) for family in batch.families]
+    with collector_paused():
+        if batch.format == "ndjson":
+            return [_ndjson_family(*family[0]) for family in batch.families]  # type: ignore[arg-type]
+        plan = _plan(batch.columns)
+        return [_csv_family(family, plan) for family in batch.families]
 
 
 # --- CSV ------------------------------------------------------------------------------
@@ -76,11 +89,25 @@ _CONVERT: dict[str, Callable[[str], Any]] = {
     "date": parse.parse_date,
     "bool": parse.yes_no,
     "sex": parse.sex,
-    "list": parse.codes,
 }
+_Convert = Callable[[str], Any]
 
-# (column, position in the row, converter or None for as-is, key or (key, subkey))
-_Cell = tuple[str, int, Callable[[str], Any] | None, tuple[str, ...]]
+
+@dataclass(frozen=True)
+class _Spec:
+    """The columns of one level (household or member) grouped by how their cells are read,
+    so that the common case (a plain text cell) costs one step of a comprehension."""
+
+    #: (key, position): taken as is (text, numbers: the schema parses them).
+    plain: tuple[tuple[str, int], ...]
+    #: (key, position): `|` lists, an empty cell an empty list (saves copying the default).
+    lists: tuple[tuple[str, int], ...]
+    #: (column, position, converter, key).
+    converted: tuple[tuple[str, int, _Convert, str], ...]
+    #: (column, position, converter or None, key, subkey): `housing` and `disability`.
+    nested: tuple[tuple[str, int, _Convert | None, str, str], ...]
+    #: Keys of nested groups always given (`housing`; `disability` only when filled).
+    groups: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -89,35 +116,52 @@ class _Plan:
 
     width: int
     index: dict[str, int]
-    household: tuple[_Cell, ...]
-    member: tuple[_Cell, ...]
+    household: _Spec
+    member: _Spec
+    household_columns: tuple[tuple[str, int], ...]
     household_values: Callable[[list[str]], Any]
     nik: int
     kk: int
 
 
-def _convert(column: layout.Column) -> Callable[[str], Any] | None:
+def _convert(column: layout.Column) -> _Convert | None:
     if column.kind == "id":
         prefix = "kk" if column.name == "kk_number" else "nik"
         return lambda value: parse.identifier(value, prefix)
     return _CONVERT.get(column.kind)
 
 
+def _spec(columns: list[tuple[str, int]]) -> _Spec:
+    plain, lists, converted, nested = [], [], [], []
+    for name, i in columns:
+        column = layout.BY_NAME[name]
+        convert = _convert(column)
+        path = _PATHS.get(name, (name,))
+        if len(path) == 2:
+            nested.append((name, i, convert, path[0], path[1]))
+        elif column.kind == "list":
+            lists.append((path[0], i))
+        elif convert is None:
+            plain.append((path[0], i))
+        else:
+            converted.append((name, i, convert, path[0]))
+    groups = tuple({key for _, _, _, key, _ in nested} & {"housing"})
+    return _Spec(tuple(plain), tuple(lists), tuple(converted), tuple(nested), groups)
+
+
 @cache
 def _plan(columns: tuple[str, ...]) -> _Plan:
     index = {name: i for i, name in enumerate(columns) if name}
-    cells: dict[str, list[_Cell]] = {"household": [], "member": []}
-    for name, i in index.items():
-        column = layout.BY_NAME[name]
-        cells[column.level].append((name, i, _convert(column), _PATHS.get(name, (name,))))
-    household = [i for name, i in index.items() if name in layout.HOUSEHOLD_COLUMNS]
+    household = [(n, i) for n, i in index.items() if layout.BY_NAME[n].level == "household"]
+    member = [(n, i) for n, i in index.items() if layout.BY_NAME[n].level == "member"]
     return _Plan(
         width=len(columns),
         index=index,
-        household=tuple(cells["household"]),
-        member=tuple(cells["member"]),
-        # itemgetter of one position returns a bare value, of more a tuple: both compare.
-        household_values=itemgetter(*household),
+        household=_spec(household),
+        member=_spec(member),
+        household_columns=tuple(household),
+        # Required household columns make this at least three positions, so a tuple.
+        household_values=itemgetter(*(i for _, i in household)),
         nik=index["nik"],
         kk=index["kk_number"],
     )
@@ -143,35 +187,39 @@ class _Family:
         self.failed = self.failed or not issue.warning
 
 
-def _document(row: int, cells: list[str], spec: tuple[_Cell, ...], family: _Family) -> Any:
-    doc: dict[str, Any] = {}
-    for name, i, convert, path in spec:
-        value = cells[i]
-        if not value:
-            continue  # an empty cell is an absent value
-        if convert is not None:
+def _document(row: int, cells: list[str], spec: _Spec, family: _Family) -> dict[str, Any]:
+    # An empty cell is an absent value.
+    doc: dict[str, Any] = {key: cells[i] for key, i in spec.plain if cells[i]}
+    for key, i in spec.lists:
+        doc[key] = parse.codes(cells[i]) if cells[i] else []
+    for name, i, convert, key in spec.converted:
+        if value := cells[i]:
             try:
-                value = convert(value)
+                doc[key] = convert(value)
             except parse.CellError as error:
-                family.add(row, name, cells[i], error)
-        if len(path) == 1:
-            doc[path[0]] = value
-        else:
-            doc.setdefault(path[0], {})[path[1]] = value
-    disability = doc.get("disability")
-    if disability is not None and "type" not in disability:
-        family.add(
-            row,
-            "disability_severity",
-            disability["severity"],
-            parse.CellError("disability_severity", parse.text("disability_severity")),
-        )
-        del doc["disability"]
+                family.add(row, name, value, error)
+                doc[key] = value
+    if spec.nested:
+        # An empty housing group still beats the schema's default, which it would deep-copy.
+        groups: dict[str, dict[str, Any]] = {key: {} for key in spec.groups}
+        for name, i, maybe, key, sub in spec.nested:
+            if value := cells[i]:
+                try:
+                    groups.setdefault(key, {})[sub] = value if maybe is None else maybe(value)
+                except parse.CellError as error:
+                    family.add(row, name, value, error)
+                    groups.setdefault(key, {})[sub] = value
+        disability = groups.get("disability")
+        if disability is not None and "type" not in disability:
+            problem = parse.CellError("disability_severity", parse.text("disability_severity"))
+            family.add(row, "disability_severity", disability["severity"], problem)
+            del groups["disability"]
+        doc.update(groups)
     return doc
 
 
 def _rows(
-    rows: list[tuple[int, list[str]]], plan: _Plan, family: _Family
+    rows: list[tuple[int, str | list[str]]], plan: _Plan, family: _Family
 ) -> tuple[int, list[str] | None, list[tuple[int, list[str]]]]:
     """The family's reference row (household columns) and its member rows, checking that
     household columns agree and that a NIK appears once (an exact repeat is skipped)."""
@@ -180,21 +228,28 @@ def _rows(
     members: list[tuple[int, list[str]]] = []
     by_nik: dict[str, tuple[int, list[str]]] = {}
     width = plan.width
-    for row, raw in rows:
-        if len(raw) != width:
-            if len(raw) > width and not "".join(raw[width:]).strip():
-                raw = raw[:width]  # Excel's trailing empty cells
-            else:
+    for row, line in rows:
+        if isinstance(line, str):
+            raw = line.split(CELL_SEPARATOR)
+            if len(raw) != width:  # the separator inside a cell: a control character
+                error = parse.CellError("control_character", parse.text("control_character"))
+                family.add(row, "", None, error)
+                continue
+        elif len(line) > width and not "".join(line[width:]).strip():
+            raw = line[:width]  # Excel's trailing empty cells
+        else:
+            raw = line
+            if len(raw) != width:
                 error = parse.CellError(
                     "column_count", parse.text("column_count", found=len(raw), expected=width)
                 )
                 family.add(row, "", None, error)
                 continue
-        cells = [cell.strip() for cell in raw]
+        cells = list(map(str.strip, raw))
         if reference is None:
             reference, first = cells, row
         elif plan.household_values(cells) != plan.household_values(reference):
-            for name, i, _, _ in plan.household:
+            for name, i in plan.household_columns:
                 if cells[i] != reference[i]:
                     message = parse.text(
                         "household_mismatch", column=name, row=first, expected=reference[i]
@@ -214,7 +269,7 @@ def _rows(
     return first, reference, members
 
 
-def _csv_family(rows: list[tuple[int, list[str]]], plan: _Plan) -> FamilyRecord:
+def _csv_family(rows: list[tuple[int, str | list[str]]], plan: _Plan) -> FamilyRecord:
     family = _Family()
     first, reference, members = _rows(rows, plan, family)
     record = FamilyRecord(rows[0][0], rows[-1][0], None, None, family.issues)

@@ -12,6 +12,9 @@ from selaras_shared.i18n import Text
 Format = Literal["csv", "ndjson"]
 Mode = Literal["dry_run", "all_or_nothing", "valid_only"]
 
+#: Joins a CSV row's cells in a `RawBatch` (the ASCII unit separator, meaningless in a cell).
+CELL_SEPARATOR = "\x1f"
+
 
 @dataclass(frozen=True)
 class ImportOptions:
@@ -52,13 +55,14 @@ class FamilyRecord:
 class RawBatch:
     """Consecutive families as read from the file, not yet validated (cheap to produce).
 
-    Each family is its list of (row number, cells); for CSV the cells are the row's raw
-    strings in the order of `columns` (canonical names, "" for an ignored blank header), for
-    NDJSON a family is one line and its only cell is the line's text. Rows are lists rather
-    than dicts so that reading and pickling to worker processes stay cheap.
+    Each family is its list of (row number, cells). For CSV a row whose cell count matches
+    `columns` (canonical names, "" for an ignored blank header) is one string, its raw cells
+    joined by `CELL_SEPARATOR`, any other row the list of its cells; for NDJSON a family is
+    one line and its cells are the line's text. Joined rows make a batch a few thousand
+    strings, cheap to pickle to the runner's worker processes and back.
     """
 
-    families: list[list[tuple[int, list[str]]]]
+    families: list[list[tuple[int, str | list[str]]]]
     #: Bytes of the file consumed up to the end of this batch (for progress).
     bytes_done: int
     format: Format = "csv"
