@@ -4,6 +4,7 @@ mapped back to its row and column in the file."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -84,6 +85,8 @@ _MEMBER_COLUMN: dict[tuple[int | str, ...], str] = {
 }
 _MEMBER_COLUMN[("disability",)] = "disability_type"
 
+_PADDED = re.compile(r"(?:^|\x1f)\s|\s(?:\x1f|$)")
+
 _CONVERT: dict[str, Callable[[str], Any]] = {
     "code": parse.code,
     "date": parse.parse_date,
@@ -102,6 +105,8 @@ class _Spec:
     plain: tuple[tuple[str, int], ...]
     #: (key, position): `|` lists, an empty cell an empty list (saves copying the default).
     lists: tuple[tuple[str, int], ...]
+    #: (key, position): code-list values, forgiving case and spaces.
+    codes: tuple[tuple[str, int], ...]
     #: (column, position, converter, key).
     converted: tuple[tuple[str, int, _Convert, str], ...]
     #: (column, position, converter or None, key, subkey): `housing` and `disability`.
@@ -132,7 +137,7 @@ def _convert(column: layout.Column) -> _Convert | None:
 
 
 def _spec(columns: list[tuple[str, int]]) -> _Spec:
-    plain, lists, converted, nested = [], [], [], []
+    plain, lists, codes, converted, nested = [], [], [], [], []
     for name, i in columns:
         column = layout.BY_NAME[name]
         convert = _convert(column)
@@ -141,12 +146,14 @@ def _spec(columns: list[tuple[str, int]]) -> _Spec:
             nested.append((name, i, convert, path[0], path[1]))
         elif column.kind == "list":
             lists.append((path[0], i))
+        elif column.kind == "code":
+            codes.append((path[0], i))
         elif convert is None:
             plain.append((path[0], i))
         else:
             converted.append((name, i, convert, path[0]))
     groups = tuple({key for _, _, _, key, _ in nested} & {"housing"})
-    return _Spec(tuple(plain), tuple(lists), tuple(converted), tuple(nested), groups)
+    return _Spec(tuple(plain), tuple(lists), tuple(codes), tuple(converted), tuple(nested), groups)
 
 
 @cache
@@ -192,6 +199,10 @@ def _document(row: int, cells: list[str], spec: _Spec, family: _Family) -> dict[
     doc: dict[str, Any] = {key: cells[i] for key, i in spec.plain if cells[i]}
     for key, i in spec.lists:
         doc[key] = parse.codes(cells[i]) if cells[i] else []
+    for key, i in spec.codes:
+        if value := cells[i]:
+            # Inline rather than a call: the common case is a code spelt as the API spells it.
+            doc[key] = value if value.islower() and " " not in value else parse.code(value)
     for name, i, convert, key in spec.converted:
         if value := cells[i]:
             try:
@@ -235,17 +246,18 @@ def _rows(
                 error = parse.CellError("control_character", parse.text("control_character"))
                 family.add(row, "", None, error)
                 continue
-        elif len(line) > width and not "".join(line[width:]).strip():
-            raw = line[:width]  # Excel's trailing empty cells
+            # Cells padded with spaces are rare: one search of the line spares 33 strips.
+            cells = list(map(str.strip, raw)) if _PADDED.search(line) else raw
         else:
-            raw = line
-            if len(raw) != width:
+            if len(line) > width and not "".join(line[width:]).strip():
+                line = line[:width]  # Excel's trailing empty cells
+            if len(line) != width:
                 error = parse.CellError(
-                    "column_count", parse.text("column_count", found=len(raw), expected=width)
+                    "column_count", parse.text("column_count", found=len(line), expected=width)
                 )
                 family.add(row, "", None, error)
                 continue
-        cells = list(map(str.strip, raw))
+            cells = list(map(str.strip, line))
         if reference is None:
             reference, first = cells, row
         elif plan.household_values(cells) != plan.household_values(reference):
