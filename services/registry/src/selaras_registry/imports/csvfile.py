@@ -85,6 +85,11 @@ def _bad_bytes(path: Path, options: ImportOptions, delimiter: str | None) -> Fil
             except UnicodeDecodeError as error:
                 bad_line, bad_byte = number, error.object[error.start]
     row = bad_line
+    if options.format == "csv" and delimiter is None and bad_line > 1:
+        # The header was fine but the decoder, reading ahead, failed before it was parsed.
+        with path.open("rb") as raw:
+            first = raw.readline().decode("latin-1")
+        delimiter = header(first, options.delimiter)[0] if first.strip() else None
     if delimiter is not None and bad_line > 1:
         # Latin-1 keeps every byte as one character, so the CSV structure (ASCII) is intact.
         with path.open("rb") as raw:

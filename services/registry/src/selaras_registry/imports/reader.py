@@ -120,6 +120,8 @@ class _Plan:
     """How to turn rows with these columns into a `HouseholdCreate` document."""
 
     width: int
+    #: Cells a row needs: up to the last named column (blank header columns may be missing).
+    named: int
     index: dict[str, int]
     household: _Spec
     member: _Spec
@@ -163,6 +165,7 @@ def _plan(columns: tuple[str, ...]) -> _Plan:
     member = [(n, i) for n, i in index.items() if layout.BY_NAME[n].level == "member"]
     return _Plan(
         width=len(columns),
+        named=max(index.values()) + 1,
         index=index,
         household=_spec(household),
         member=_spec(member),
@@ -251,6 +254,8 @@ def _rows(
         else:
             if len(line) > width and not "".join(line[width:]).strip():
                 line = line[:width]  # Excel's trailing empty cells
+            elif plan.named <= len(line) < width:
+                line = line + [""] * (width - len(line))  # only unnamed columns left out
             if len(line) != width:
                 error = parse.CellError(
                     "column_count", parse.text("column_count", found=len(line), expected=width)
