@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import pickle
@@ -462,3 +463,24 @@ def test_ndjson_invalid_utf8_names_its_line(tmp_path: Path) -> None:
     path = write(tmp_path, text.encode().replace(b"D@sun", b"D\xe9sun"), "import.ndjson")
     found = problem(path, format="ndjson")
     assert (found.code, found.row) == ("encoding_invalid", 2)
+
+
+def test_the_garbage_collector_is_left_as_it_was(tmp_path: Path) -> None:
+    assert gc.isenabled()
+    path = write(tmp_path, csv_text(*(household() for _ in range(3))))
+    batches = raw_batches(path, ImportOptions("csv"), families_per_batch=1)
+    first = next(batches)
+    assert gc.isenabled()  # the consumer works with the collector on
+    validate_batch(first)
+    batches.close()  # an import abandoned halfway
+    assert gc.isenabled()
+    lines = csv_text(household(address="Dusun")).splitlines()
+    lines[2] = lines[2].replace("Dusun", '"Dusun', 1)
+    problem(write(tmp_path, "\n".join(lines), "broken.csv"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read(path)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -7,6 +7,7 @@ import codecs
 import csv
 import gc
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,18 +27,42 @@ _ENCODINGS = {"utf-8": "utf-8-sig", "cp1252": "cp1252", "iso8859-1": "iso8859-1"
 _SEPARATORS = {",": "koma", ";": "titik koma", "\t": "tab"}
 
 
+class _CollectorPause:
+    """Pauses of the cyclic garbage collector, counted so that overlapping pauses (imports
+    read in several threads) restore it once, as it was before the first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.was_enabled = False
+
+    def pause(self) -> None:
+        with self.lock:
+            if self.depth == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.depth += 1
+
+    def resume(self) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.was_enabled:
+                gc.enable()
+
+
+_collector = _CollectorPause()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building a batch: rows, documents and models
     make no reference cycles, yet a batch's hundreds of thousands of fresh containers would
     trigger collector passes costing about as much as the parsing itself."""
-    enabled = gc.isenabled()
-    gc.disable()
+    _collector.pause()
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        _collector.resume()
 
 
 def codec(encoding: str) -> str:
@@ -172,7 +197,7 @@ def _broken_quote(row: int, detail: str) -> FileProblem:
     return FileProblem(
         "broken_quote",
         Text(
-            'Tanda kutip pada baris {row} tidak ditutup ({detail}); periksa tanda " di baris itu',
+            'Tanda kutip pada baris {row} tidak ditutup; periksa tanda " di baris itu',
             'A quote opened in row {row} is not closed ({detail}); check the " in that row',
             {"row": row, "detail": detail},
         ),
@@ -213,8 +238,7 @@ def _rows(
     lines = reader.line_num
     # The collector is paused while a batch is built (see `collector_paused`), and runs
     # as usual while the consumer has the batch.
-    collecting = gc.isenabled()
-    gc.disable()
+    _collector.pause()
     try:
         for cells in reader:
             row += 1
@@ -232,18 +256,18 @@ def _rows(
                     if len(families) >= families_per_batch:
                         batch = RawBatch(families, binary.tell(), "csv", columns, row - 2)
                         families = []
-                        if collecting:
-                            gc.enable()
-                        yield batch
-                        gc.disable()
+                        _collector.resume()
+                        try:
+                            yield batch
+                        finally:
+                            _collector.pause()
                 family = []
                 key = cell
             family.append((row, join(cells) if len(cells) == width else cells))
     except csv.Error as error:
         raise _broken_quote(row + 1, str(error)) from None
     finally:
-        if collecting:
-            gc.enable()
+        _collector.resume()
     if family:
         families.append(family)
     if families:
