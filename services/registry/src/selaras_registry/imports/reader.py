@@ -4,10 +4,9 @@ mapped back to its row and column in the file."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -85,8 +84,6 @@ _MEMBER_COLUMN: dict[tuple[int | str, ...], str] = {
 }
 _MEMBER_COLUMN[("disability",)] = "disability_type"
 
-_PADDED = re.compile(r"(?:^|\x1f)\s|\s(?:\x1f|$)")
-
 _CONVERT: dict[str, Callable[[str], Any]] = {
     "code": parse.code,
     "date": parse.parse_date,
@@ -134,7 +131,7 @@ class _Plan:
 def _convert(column: layout.Column) -> _Convert | None:
     if column.kind == "id":
         prefix = "kk" if column.name == "kk_number" else "nik"
-        return lambda value: parse.identifier(value, prefix)
+        return partial(parse.identifier, prefix=prefix)
     return _CONVERT.get(column.kind)
 
 
@@ -249,8 +246,7 @@ def _rows(
                 error = parse.CellError("control_character", parse.text("control_character"))
                 family.add(row, "", None, error)
                 continue
-            # Cells padded with spaces are rare: one search of the line spares 33 strips.
-            cells = list(map(str.strip, raw)) if _PADDED.search(line) else raw
+            cells = list(map(str.strip, raw))
         else:
             if len(line) > width and not "".join(line[width:]).strip():
                 line = line[:width]  # Excel's trailing empty cells
@@ -265,7 +261,8 @@ def _rows(
             cells = list(map(str.strip, line))
         if reference is None:
             reference, first = cells, row
-        elif plan.household_values(cells) != plan.household_values(reference):
+            shared = plan.household_values(cells)
+        elif plan.household_values(cells) != shared:
             for name, i in plan.household_columns:
                 if cells[i] != reference[i]:
                     message = parse.text(
