@@ -484,3 +484,37 @@ def test_the_garbage_collector_is_left_as_it_was(tmp_path: Path) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_semicolon_template(tmp_path: Path) -> None:
+    record = only(read(write(tmp_path, layout.template_csv(";"))))
+    assert record.household is not None and record.issues == []
+
+
+def test_an_endless_family_is_cut_and_refused(tmp_path: Path) -> None:
+    payload = household()
+    payload["members"] = [
+        member(relationship="kepala_keluarga"),
+        *(
+            member(name=f"Anak {i}", relationship="anak", birth_date=date(2010, 1, 1))
+            for i in range(69)
+        ),
+    ]
+    batches = list(raw_batches(write(tmp_path, csv_text(payload)), ImportOptions("csv")))
+    families = [f for b in batches for f in b.families]
+    assert [len(f) for f in families] == [64, 6]  # memory stays bounded
+    first, rest = (r for b in batches for r in validate_batch(b))
+    assert first.household is None
+    assert [(i.row, i.field, i.code) for i in first.issues] == [(2, "kk_number", "too_long")]
+    assert first.issues[0].message.render("id") == "Terlalu banyak (maksimal 30 butir)"
+    assert rest.kk_number == first.kk_number  # reported again by the runner across families
+
+
+def test_ndjson_overlong_line_is_a_row_error(tmp_path: Path) -> None:
+    long = json.dumps(household(address="x" * (1 << 20)))
+    text = "\n".join([long, json.dumps(household())]) + "\n"
+    records = read(write(tmp_path, text, "import.ndjson"), format="ndjson")
+    assert [(r.first_row, [i.code for i in r.issues]) for r in records] == [
+        (1, ["line_too_long"]),
+        (2, []),
+    ]
