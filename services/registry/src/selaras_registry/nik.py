@@ -44,9 +44,11 @@ def encoded_birth(birth_date: date, sex: Sex) -> str:
 
 def check_person(nik: str, birth_date: date, sex: Sex) -> NikProblem | None:
     """Whether the birth date and sex encoded in `nik` agree with the person's."""
-    problem = check_format(nik)
-    if problem is not None:
-        return problem
+    return check_format(nik) or check_encoded(nik, birth_date, sex)
+
+
+def check_encoded(nik: str, birth_date: date, sex: Sex) -> NikProblem | None:
+    """`check_person` for a NIK that already passed `check_format` (not checked again)."""
     day = int(nik[6:8])
     nik_sex: Sex = "female" if day > 40 else "male"
     if nik_sex != sex:

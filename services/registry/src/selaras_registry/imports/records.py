@@ -12,6 +12,9 @@ from selaras_shared.i18n import Text
 Format = Literal["csv", "ndjson"]
 Mode = Literal["dry_run", "all_or_nothing", "valid_only"]
 
+#: Joins a CSV row's cells in a `RawBatch` (the ASCII unit separator, meaningless in a cell).
+CELL_SEPARATOR = "\x1f"
+
 
 @dataclass(frozen=True)
 class ImportOptions:
@@ -50,12 +53,23 @@ class FamilyRecord:
 
 @dataclass
 class RawBatch:
-    """Consecutive families as read from the file, not yet validated (cheap to produce):
-    each family is its list of (row number, raw values by canonical column name)."""
+    """Consecutive families as read from the file, not yet validated (cheap to produce).
 
-    families: list[list[tuple[int, dict[str, str]]]]
+    Each family is its list of (row number, cells). For CSV a row whose cell count matches
+    `columns` (canonical names, "" for an ignored blank header) is one string, its raw cells
+    joined by `CELL_SEPARATOR`, any other row the list of its cells; for NDJSON a family is
+    one line and its cells are the line's text. Joined rows make a batch a few thousand
+    strings, cheap to pickle to the runner's worker processes and back.
+    """
+
+    families: list[list[tuple[int, str | list[str]]]]
     #: Bytes of the file consumed up to the end of this batch (for progress).
     bytes_done: int
+    format: Format = "csv"
+    columns: tuple[str, ...] = ()
+    #: Data rows (CSV records after the header, or NDJSON lines) consumed up to the end of
+    #: this batch, blank ones included: comparable with `count_rows`.
+    rows_done: int = 0
 
 
 class FileProblem(Exception):

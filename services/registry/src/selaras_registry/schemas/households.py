@@ -173,7 +173,8 @@ class MemberCreate(MemberFields):
         sex, birth_date = info.data.get("sex"), info.data.get("birth_date")
         if sex is None or birth_date is None:
             return value  # their own errors are reported
-        problem = nik_rules.check_person(value, birth_date, sex.value)
+        # The Nik type's own validator has run: only the encoded birth date and sex remain.
+        problem = nik_rules.check_encoded(value, birth_date, sex.value)
         if problem is not None:
             raise _nik_error(problem)
         return value
