@@ -50,12 +50,22 @@ class FamilyRecord:
 
 @dataclass
 class RawBatch:
-    """Consecutive families as read from the file, not yet validated (cheap to produce):
-    each family is its list of (row number, raw values by canonical column name)."""
+    """Consecutive families as read from the file, not yet validated (cheap to produce).
 
-    families: list[list[tuple[int, dict[str, str]]]]
+    Each family is its list of (row number, cells); for CSV the cells are the row's raw
+    strings in the order of `columns` (canonical names, "" for an ignored blank header), for
+    NDJSON a family is one line and its only cell is the line's text. Rows are lists rather
+    than dicts so that reading and pickling to worker processes stay cheap.
+    """
+
+    families: list[list[tuple[int, list[str]]]]
     #: Bytes of the file consumed up to the end of this batch (for progress).
     bytes_done: int
+    format: Format = "csv"
+    columns: tuple[str, ...] = ()
+    #: Data rows (CSV records after the header, or NDJSON lines) consumed up to the end of
+    #: this batch, blank ones included: comparable with `count_rows`.
+    rows_done: int = 0
 
 
 class FileProblem(Exception):
