@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from selaras_registry.api.params import Cursor, Limit
 from selaras_registry.deps import Session, get_caller
 from selaras_registry.errors import field_invalid
+from selaras_registry.imports import layout
 from selaras_registry.imports.runner import ImportRunner
 from selaras_registry.models import ImportJob
 from selaras_registry.schemas.imports import (
@@ -113,8 +114,7 @@ async def submit_import(
             Text(
                 "Jenis konten {media_type} tidak didukung; kirim text/csv atau "
                 "application/x-ndjson",
-                "Content type {media_type} is not supported; send text/csv or "
-                "application/x-ndjson",
+                "Content type {media_type} is not supported; send text/csv or application/x-ndjson",
                 {"media_type": media_type or "(none)"},
             )
         )
@@ -156,10 +156,27 @@ async def list_imports(
     cursor: Cursor = None,
 ) -> Page[ImportJobRead]:
     """Import jobs of the caller's jurisdiction, newest first."""
-    page = await ImportService(session, caller).list(limit=limit, cursor=cursor)
+    page = await ImportService(session, caller).recent(limit=limit, cursor=cursor)
     return Page[ImportJobRead](
         items=[_read(request, job) for job in page.items], next_cursor=page.next_cursor
     )
+
+
+@router.get("/imports/template", response_class=Response)
+async def import_template() -> Response:
+    """The CSV template: the header row of the documented layout and an example family."""
+    return Response(
+        "\ufeff" + layout.template_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="selaras-import-template.csv"'},
+    )
+
+
+@router.get("/imports/layout")
+async def import_layout() -> list[dict[str, Any]]:
+    """The documented CSV layout: every column, its aliases, level, whether it is required,
+    its description (id/en) and an example."""
+    return layout.describe()
 
 
 @router.get("/imports/{job_id}")

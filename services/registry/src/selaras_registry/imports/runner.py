@@ -128,7 +128,7 @@ class SeenKeys:
         for start in range(0, len(items), 30_000):
             chunk = items[start : start + 30_000]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key, row FROM {kind} WHERE key IN ({marks})"  # noqa: S608
+            query = f"SELECT key, row FROM {kind} WHERE key IN ({marks})"
             for key, row in self._db.execute(query, chunk):
                 found[numbers[key]] = row
         return found
@@ -137,7 +137,7 @@ class SeenKeys:
         """Remember keys first seen at these rows."""
         rows = [(int(k), row) for k, row in pairs if k.isdigit() and len(k) <= 18]
         self._db.executemany(
-            f"INSERT OR IGNORE INTO {kind} (key, row) VALUES (?, ?)",  # noqa: S608
+            f"INSERT OR IGNORE INTO {kind} (key, row) VALUES (?, ?)",
             rows,
         )
 
@@ -187,7 +187,6 @@ class _Run:
     job: ImportJob
     progress: Progress
     skip_rows: int = 0
-    seen_rows: int = 0
     data_failed: bool = False
     batch_index: int = 0
     issues: list[dict[str, Any]] = field(default_factory=list)
@@ -223,6 +222,7 @@ class ImportRunner:
         self._pool: ProcessPoolExecutor | None = None
         self._live: dict[uuid.UUID, Progress] = {}
         self._current: uuid.UUID | None = None
+        self._ended: dict[uuid.UUID, asyncio.Event] = {}
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -259,6 +259,11 @@ class ImportRunner:
     def progress(self, job_id: uuid.UUID) -> Progress | None:
         """Live counters of a job running in this process, ahead of the persisted ones."""
         return self._live.get(job_id)
+
+    def ended(self, job_id: uuid.UUID) -> asyncio.Event:
+        """An event set when this runner has taken the job to its end (CLI and tests);
+        one small event per job run by this process is kept."""
+        return self._ended.setdefault(job_id, asyncio.Event())
 
     async def run_pending(self) -> int:
         """Run every claimable job to its end (the CLI and tests); returns how many ran."""
@@ -301,6 +306,8 @@ class ImportRunner:
         finally:
             self._current = None
             self._live.pop(job_id, None)
+        # Only a job that reached its end: a cancelled run leaves it to be resumed.
+        self.ended(job_id).set()
 
     async def _run_job(self, job_id: uuid.UUID) -> None:
         async with self.sessionmaker() as session:
@@ -357,10 +364,29 @@ class ImportRunner:
 
     async def _all_or_nothing(self, run: _Run, path: Path, options: ImportOptions) -> None:
         """One transaction for every family; after the first error, only checking."""
-        seen = SeenKeys()
         data = self.sessionmaker()
+        try:
+            failure = await self._all_or_nothing_in(run, data, path, options)
+            if failure is None and not run.data_failed:
+                # The job's end commits with the data: both, or neither.
+                await ImportRepository(data).add_issues(run.issues)
+                run.issues = []
+                await ImportRepository(data).set(run.job.id, **self._final(run, "succeeded", None))
+                await data.commit()
+                _remove(spool_path(self.import_dir, run.job.id))
+                return
+            if not run.data_failed:
+                await self._abandon(run, data)
+        finally:
+            # Also on cancellation: the transaction must not outlive the run.
+            await data.close()
+        await self._finish(run, "failed", failure)
+
+    async def _all_or_nothing_in(
+        self, run: _Run, data: AsyncSession, path: Path, options: ImportOptions
+    ) -> dict[str, Any] | None:
+        seen = SeenKeys()
         heartbeat = asyncio.create_task(self._heartbeat(run, data))
-        failure: dict[str, Any] | None = None
         try:
             async for batch in self._batches(run, path, options):
                 if run.data_failed:
@@ -374,30 +400,15 @@ class ImportRunner:
                         await self._abandon(run, data)
                 await self._after_batch(run)
         except FileProblem as problem:
-            failure = _failure(problem)
+            return _failure(problem)
         except _Conflict:
-            failure = {"code": "conflict", **_texts(_CONCURRENT)}
+            return {"code": "conflict", **_texts(_CONCURRENT)}
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             seen.close()
-        try:
-            if failure is None and not run.data_failed:
-                # The job's end commits with the data: both, or neither.
-                await ImportRepository(data).add_issues(run.issues)
-                run.issues = []
-                await ImportRepository(data).set(
-                    run.job.id, **self._final(run, "succeeded", None)
-                )
-                await data.commit()
-                _remove(spool_path(self.import_dir, run.job.id))
-                return
-            if not run.data_failed:
-                await self._abandon(run, data)
-        finally:
-            await data.close()
-        await self._finish(run, "failed", failure)
+        return None
 
     async def _abandon(self, run: _Run, data: AsyncSession) -> None:
         """Roll the data back; what was counted as written is no longer."""
@@ -416,7 +427,7 @@ class ImportRunner:
         second writer would wait for it: the heartbeat is skipped (no other replica can
         take the job meanwhile either, as claiming needs the same lock) and live progress
         is served from memory by `progress`."""
-        if data.bind.dialect.name == "sqlite":
+        if data.bind is None or data.bind.dialect.name == "sqlite":
             return
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
@@ -472,9 +483,7 @@ class ImportRunner:
             json_as_text=self._postgres(),
         )
         work = partial(prepare_batch, actor=actor, validate=self.reader.validate_batch)
-        batches = self.reader.raw_batches(
-            path, options, families_per_batch=self.families_per_batch
-        )
+        batches = self.reader.raw_batches(path, options, families_per_batch=self.families_per_batch)
         loop = asyncio.get_running_loop()
         pending: deque[asyncio.Future[PreparedBatch]] = deque()
         window = max(2, self.workers + 1)
@@ -531,10 +540,11 @@ class ImportRunner:
         progress.bytes_done = batch.bytes_done
         fresh: list[Prepared] = []
         replaying: list[Prepared] = []
+        # Families up to the committed checkpoint were written by an earlier attempt.
+        done_until = run.skip_rows + batch.header_rows
         for family in batch.families:
-            rows = family.record.last_row - family.record.first_row + 1
-            run.seen_rows += rows
-            (replaying if run.seen_rows <= run.skip_rows else fresh).append(family)
+            done = run.skip_rows and family.record.last_row <= done_until
+            (replaying if done else fresh).append(family)
         problems = _cross_family(replaying + fresh, seen)
         if not fresh:
             return
@@ -582,7 +592,7 @@ class ImportRunner:
             if isinstance(exc, IntegrityError):
                 raise _Conflict from exc
             raise
-        progress.rows_done = max(progress.rows_done, run.seen_rows)
+        progress.rows_done = max(progress.rows_done, batch.rows_done)
 
     def _count(self, run: _Run, record: FamilyRecord, status: str, issues: list[RowIssue]) -> None:
         progress = run.progress

@@ -136,6 +136,10 @@ class PreparedBatch:
 
     families: list[Prepared]
     bytes_done: int
+    #: Data rows consumed up to the end of the batch (comparable with `count_rows`).
+    rows_done: int
+    #: Rows before the first data row (a CSV header), to compare rows_done with row numbers.
+    header_rows: int
 
 
 def prepare_batch(
@@ -150,7 +154,8 @@ def prepare_batch(
         if record.household is not None and not _has_errors(record.issues):
             rows = new_household_rows(record.household, actor, now)
         families.append(Prepared(record, rows))
-    return PreparedBatch(families, batch.bytes_done)
+    header_rows = 1 if batch.format == "csv" else 0
+    return PreparedBatch(families, batch.bytes_done, batch.rows_done, header_rows)
 
 
 def _has_errors(issues: Sequence[RowIssue]) -> bool:
@@ -169,7 +174,13 @@ def new_household_rows(data: HouseholdCreate, actor: Actor, now: datetime) -> Ne
         columns = member_columns(member)
         member_id = uuid.uuid4()
         members.append(
-            {"id": member_id, "household_id": household_id, **columns, "position": position}
+            {
+                "id": member_id,
+                "household_id": household_id,
+                **columns,
+                "position": position,
+                "status": "active",
+            }
         )
         tags.update(f"ppks:{code}" for code in columns["ppks"])
         disability = columns["disability_type"]
@@ -300,7 +311,7 @@ class BatchWriter:
         self.session = session
         self.caller = caller
         self.dry_run = dry_run
-        self.postgres = session.bind.dialect.name == "postgresql"
+        self.postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
 
     async def existing_by_kk(self, kk_numbers: Sequence[str]) -> dict[str, list[Existing]]:
         """Active households holding each KK number (one query)."""
@@ -415,4 +426,3 @@ def _issue_from_error(record: FamilyRecord, data: HouseholdCreate, exc: DomainEr
 def issue(row: int, field_name: str, value: str | None, code: str, message: Text) -> RowIssue:
     """A row issue found by the runner (database and cross-family checks)."""
     return RowIssue(row, field_name, value, code, message)
-

@@ -28,7 +28,7 @@ class ImportRepository:
         """The job row, fresh from the database."""
         return await self.session.get(ImportJob, job_id, populate_existing=True)
 
-    async def list(
+    async def recent(
         self, region: str, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[ImportJob]:
         """Jobs submitted from within `region` (a jurisdiction prefix), newest first."""
@@ -84,7 +84,9 @@ class ImportRepository:
         """Remove a job's issues (a job started over from the first row)."""
         await self.session.execute(delete(ImportIssue).where(col(ImportIssue.job_id) == job_id))
 
-    async def issues(self, job_id: uuid.UUID, *, after: int, limit: int | None) -> list[ImportIssue]:
+    async def issues(
+        self, job_id: uuid.UUID, *, after: int, limit: int | None
+    ) -> list[ImportIssue]:
         """A job's issues in file order (row, then the order they were found)."""
         statement = (
             select(ImportIssue)
@@ -101,8 +103,6 @@ def _claimable(stale_before: datetime) -> Any:
         col(ImportJob.status) == "queued",
         and_(
             col(ImportJob.status) == "running",
-            or_(
-                col(ImportJob.heartbeat_at).is_(None), col(ImportJob.heartbeat_at) < stale_before
-            ),
+            or_(col(ImportJob.heartbeat_at).is_(None), col(ImportJob.heartbeat_at) < stale_before),
         ),
     )

@@ -61,7 +61,8 @@ class ImportJobRead(BaseModel):
     encoding: str
     delimiter: str | None = None
     rows_total: int | None = Field(
-        default=None, description="data rows in the file (an estimate if quoted cells hold newlines)"
+        default=None,
+        description="data rows in the file (an estimate if quoted cells hold newlines)",
     )
     rows_done: int
     bytes_done: int

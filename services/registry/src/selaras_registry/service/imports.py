@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from selaras_registry.documents import PERSONAL_FIELDS, mask_value
-from selaras_registry.imports.runner import ImportRunner, Progress, spool_path
+from selaras_registry.imports.runner import Progress, spool_path
 from selaras_registry.models import ImportIssue, ImportJob
 from selaras_registry.repository import AccessLogRepository
 from selaras_registry.repository.imports import ImportRepository
@@ -76,7 +76,7 @@ class ImportService:
         principal = self.caller.principal
         principal.require(Permission.write)
         job_id = uuid.uuid4()
-        import_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(import_dir.mkdir, parents=True, exist_ok=True)
         partial = import_dir / f"{job_id}.part"
         digest = hashlib.sha256()
         size = 0
@@ -137,11 +137,13 @@ class ImportService:
             raise job_not_found(job_id)
         return job
 
-    async def list(self, *, limit: int, cursor: str | None) -> Page[ImportJob]:
+    async def recent(self, *, limit: int, cursor: str | None) -> Page[ImportJob]:
         """The jobs of the caller's jurisdiction, newest first."""
         self.caller.principal.require(Permission.read)
         after = read_cursor(cursor, "at", _position) if cursor else None
-        rows = await self.jobs.list(self.caller.principal.jurisdiction, after=after, limit=limit + 1)
+        rows = await self.jobs.recent(
+            self.caller.principal.jurisdiction, after=after, limit=limit + 1
+        )
         page, more = rows[:limit], len(rows) > limit
         next_cursor = None
         if more:
