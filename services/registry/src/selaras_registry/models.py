@@ -194,6 +194,9 @@ class ImportJob(SQLModel, table=True):
     households_unchanged: int = 0
     households_rejected: int = 0
     error_count: int = 0
+    warning_count: int = 0
+    # Bytes of the file read so far (progress of a file whose row count is an estimate).
+    bytes_done: int = Field(default=0, sa_type=BigInteger)
     # A problem with the file as a whole (encoding, missing columns): code and messages.
     failure: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONVariant))
     submitted_by: str = Field(max_length=200)
@@ -220,6 +223,8 @@ class ImportIssue(SQLModel, table=True):
     field: str = Field(max_length=100)
     value: str | None = Field(default=None, max_length=200)
     code: str = Field(max_length=50)
+    # `error` rejects the family; `warning` is reported only (an exact duplicate row skipped).
+    severity: str = Field(default="error", max_length=8)
     message_id: str = Field(max_length=500)
     message_en: str = Field(max_length=500)
 

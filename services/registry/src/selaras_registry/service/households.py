@@ -531,7 +531,7 @@ def _narrowest(principal: Principal, region: str) -> str:
     return region
 
 
-def _member_columns(data: MemberCreate) -> dict[str, Any]:
+def member_columns(data: MemberCreate) -> dict[str, Any]:
     """The member table's columns for a member as sent."""
     return {
         "nik": data.nik,
@@ -555,11 +555,11 @@ def _member_columns(data: MemberCreate) -> dict[str, Any]:
 
 
 def _new_member(household_id: uuid.UUID, data: MemberCreate, position: int) -> Member:
-    return Member(household_id=household_id, position=position, **_member_columns(data))
+    return Member(household_id=household_id, position=position, **member_columns(data))
 
 
 def _assign_member(member: Member, data: MemberCreate) -> None:
-    for column, value in _member_columns(data).items():
+    for column, value in member_columns(data).items():
         setattr(member, column, value)
 
 

@@ -71,6 +71,8 @@ def upgrade() -> None:
         sa.Column("households_unchanged", sa.Integer(), nullable=False),
         sa.Column("households_rejected", sa.Integer(), nullable=False),
         sa.Column("error_count", sa.Integer(), nullable=False),
+        sa.Column("warning_count", sa.Integer(), nullable=False),
+        sa.Column("bytes_done", sa.BigInteger(), nullable=False),
         sa.Column(
             "failure",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -102,6 +104,7 @@ def upgrade() -> None:
         sa.Column("field", sa.String(length=100), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=True),
         sa.Column("code", sa.String(length=50), nullable=False),
+        sa.Column("severity", sa.String(length=8), nullable=False),
         sa.Column("message_id", sa.String(length=500), nullable=False),
         sa.Column("message_en", sa.String(length=500), nullable=False),
         sa.ForeignKeyConstraint(
