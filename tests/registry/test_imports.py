@@ -253,6 +253,9 @@ async def test_all_or_nothing_writes_everything_as_the_api_would(
     importer: Importer, tokens: Tokens
 ) -> None:
     families = [household() for _ in range(3)]
+    # Characters that CSV and PostgreSQL's COPY format both treat specially.
+    families[0]["address"] = "Jl. \"Poros\" No. 5\\7, Lr. 'A'; RT\\N"
+    families[0]["members"][0]["name"] = 'Andi \\ Baso, "Daeng" Ngemba'
     job = await importer.run(to_csv(families), tokens(), mode="all_or_nothing")
     assert job["status"] == "succeeded", job
     assert job["households_created"] == 3
@@ -262,6 +265,8 @@ async def test_all_or_nothing_writes_everything_as_the_api_would(
 
     # The same family through the API: identical but for ids and timestamps.
     imported = await _by_kk(importer, families[0]["kk_number"], tokens())
+    assert imported["address"] == families[0]["address"]
+    assert imported["members"][0]["name"] == families[0]["members"][0]["name"]
     twin = {**families[0], "kk_number": families[0]["kk_number"][:-4] + "9999"}
     twin["members"] = [{**m, "nik": m["nik"][:-4] + "9" + m["nik"][-3:]} for m in twin["members"]]
     created = await importer.client.post("/api/v1/households", json=twin, headers=tokens())

@@ -109,6 +109,21 @@ def diff_documents(
     return changes
 
 
+#: The stored diff of a household's first version. Every field of the document is new then,
+#: so rather than storing the document twice the diff is derived from it when read
+#: (`version_changes`); bulk imports write a million of these.
+CREATED: dict[str, Any] = {}
+
+
+def version_changes(
+    change: str, changes: dict[str, dict[str, Any]], document: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """A version's diff as served: a first version's is derived from its document."""
+    if change == "created" and not changes:
+        return diff_documents(None, document)
+    return changes
+
+
 def _comparable(document: dict[str, Any]) -> dict[str, Any]:
     comparable = {k: v for k, v in document.items() if k not in _NOT_DIFFED}
     comparable["members"] = {m["id"]: m for m in document.get("members", [])}

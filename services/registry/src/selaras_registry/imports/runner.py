@@ -44,6 +44,7 @@ from selaras_registry.imports.records import (
 from selaras_registry.imports.writer import (
     Actor,
     BatchWriter,
+    Family,
     NewRows,
     Prepared,
     PreparedBatch,
@@ -480,7 +481,7 @@ class ImportRunner:
             subject=job.submitted_by,
             role=job.submitted_role,
             organization=job.submitted_organization,
-            json_as_text=self._postgres(),
+            copy_text=self._postgres(),
         )
         work = partial(prepare_batch, actor=actor, validate=self.reader.validate_batch)
         batches = self.reader.raw_batches(path, options, families_per_batch=self.families_per_batch)
@@ -559,27 +560,24 @@ class ImportRunner:
             source="import",
         )
         writer = BatchWriter(session, caller, dry_run=dry_run)
-        candidates = [
-            f for f in fresh if f.household is not None and id(f) not in problems and f.rows
-        ]
-        existing = await writer.existing_by_kk([f.household.kk_number for f in candidates])  # type: ignore[union-attr]
-        holders = await writer.holders(
-            [m.nik for f in candidates for m in f.household.members]  # type: ignore[union-attr]
-        )
+        candidates = [f.family for f in fresh if f.family is not None and id(f) not in problems]
+        existing = await writer.existing_by_kk([f.kk_number for f in candidates])
+        holders = await writer.holders([nik for f in candidates for nik in f.niks])
         new_rows: list[NewRows] = []
         for family in fresh:
             record = family.record
             issues = list(record.issues) + problems.get(id(family), [])
             status = "rejected"
-            data = family.household
-            if data is not None and family.rows is not None and not _errors(issues):
-                found = existing.get(data.kk_number, [])
-                issues += _database_problems(record, data, found, holders, job.jurisdiction)
+            keys = family.family
+            if keys is not None and family.rows is not None and not _errors(issues):
+                found = existing.get(keys.kk_number, [])
+                issues += _database_problems(record, keys, found, holders, job.jurisdiction)
                 if not _errors(issues):
                     if not found:
                         status = "created"
                         new_rows.append(family.rows)
                     else:
+                        data = keys.household()
                         outcome = await writer.put_existing(record, data, found[0].id)
                         status = outcome.status
                         issues += outcome.issues
@@ -618,7 +616,7 @@ def _cross_family(families: list[Prepared], seen: SeenKeys) -> dict[int, list[Ro
     the later rows. Families are taken in file order; a rejected family's NIKs are not
     remembered (its KK number is)."""
     kks = {f.record.kk_number for f in families if f.record.kk_number}
-    niks = {m.nik for f in families if f.household for m in f.household.members}
+    niks = {nik for f in families if f.family for nik in f.family.niks}
     kk_before, nik_before = seen.find("kk", kks), seen.find("nik", niks)
     kk_batch: dict[str, int] = {}
     nik_batch: dict[str, int] = {}
@@ -641,23 +639,24 @@ def _cross_family(families: list[Prepared], seen: SeenKeys) -> dict[int, list[Ro
                 )
             else:
                 kk_batch[kk] = record.first_row
-        data = family.household
-        if data is not None and not found:
-            for index, member in enumerate(data.members):
-                first = nik_before.get(member.nik, nik_batch.get(member.nik))
+        keys = family.family
+        if keys is not None and not found:
+            members = len(keys.niks)
+            for index, nik in enumerate(keys.niks):
+                first = nik_before.get(nik, nik_batch.get(nik))
                 if first is not None:
                     found.append(
                         RowIssue(
-                            member_row(record, index),
+                            member_row(record, index, members),
                             "nik",
-                            member.nik,
+                            nik,
                             "nik_in_two_families",
                             _NIK_IN_TWO_FAMILIES.with_params(first_row=first),
                         )
                     )
             if not found and not _errors(record.issues):
-                for index, member in enumerate(data.members):
-                    nik_batch[member.nik] = member_row(record, index)
+                for index, nik in enumerate(keys.niks):
+                    nik_batch[nik] = member_row(record, index, members)
         if found:
             problems[id(family)] = found
     seen.add("kk", list(kk_batch.items()))
@@ -667,7 +666,7 @@ def _cross_family(families: list[Prepared], seen: SeenKeys) -> dict[int, list[Ro
 
 def _database_problems(
     record: FamilyRecord,
-    data: Any,
+    data: Family,
     found: list[Any],
     holders: dict[str, uuid.UUID],
     jurisdiction: str,
@@ -704,16 +703,16 @@ def _database_problems(
             )
         )
         return problems
-    for index, member in enumerate(data.members):
-        holder = holders.get(member.nik)
+    for index, nik in enumerate(data.niks):
+        holder = holders.get(nik)
         if holder is not None and holder != target:
             problems.append(
                 RowIssue(
-                    member_row(record, index),
+                    member_row(record, index, len(data.niks)),
                     "nik",
-                    member.nik,
+                    nik,
                     "nik_duplicate",
-                    _NIK_ACTIVE.with_params(nik=member.nik, household=str(holder)),
+                    _NIK_ACTIVE.with_params(nik=nik, household=str(holder)),
                 )
             )
     return problems

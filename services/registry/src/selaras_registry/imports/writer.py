@@ -9,10 +9,11 @@ process) checks the families against the database and writes them.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from selaras_registry.documents import diff_documents
+from selaras_registry.documents import CREATED
 from selaras_registry.imports.records import FamilyRecord, RawBatch, RowIssue
 from selaras_registry.models import Household, Member
 from selaras_registry.schemas import HouseholdCreate
@@ -102,32 +103,46 @@ class Actor:
     role: str
     organization: str | None
     source: str = "import"
-    #: PostgreSQL COPY takes JSON columns as text; SQLAlchemy inserts take Python values.
-    json_as_text: bool = False
+    #: PostgreSQL takes rows as COPY text lines built in the worker; SQLite takes tuples.
+    copy_text: bool = False
 
 
 @dataclass
 class NewRows:
-    """The rows that registering one family as a new household stores, as tuples in
-    the column order above."""
+    """The rows that registering one family as a new household stores, per table: as
+    tuples in the column order above, or (for PostgreSQL) as lines of COPY text format,
+    encoded in the worker so that the service process only concatenates bytes."""
 
-    household: tuple[Any, ...]
-    members: list[tuple[Any, ...]]
-    version: tuple[Any, ...]
-    tags: list[tuple[Any, ...]]
+    household: tuple[Any, ...] | bytes
+    members: list[tuple[Any, ...]] | bytes
+    version: tuple[Any, ...] | bytes
+    tags: list[tuple[Any, ...]] | bytes
+
+
+@dataclass(frozen=True)
+class Family:
+    """What the service process needs of a valid family without its whole model: keys for
+    the cross-file and database checks, and the household as JSON for the (rarer) update
+    of an existing household. Far cheaper to send between processes than the model."""
+
+    kk_number: str
+    village_code: str
+    niks: tuple[str, ...]
+    document: bytes
+
+    def household(self) -> HouseholdCreate:
+        """The validated household again (it was valid in the worker)."""
+        return HouseholdCreate.model_validate_json(self.document)
 
 
 @dataclass
 class Prepared:
-    """One family after validation: the record, and its rows if it is valid."""
+    """One family after validation: the record (without its model), and for a valid one
+    its keys and the rows that create it."""
 
     record: FamilyRecord
+    family: Family | None = None
     rows: NewRows | None = None
-
-    @property
-    def household(self) -> HouseholdCreate | None:
-        """The validated household, if the rows made one."""
-        return self.record.household
 
 
 @dataclass
@@ -150,10 +165,17 @@ def prepare_batch(
     now = utcnow()
     families = []
     for record in validate(batch):
-        rows = None
-        if record.household is not None and not _has_errors(record.issues):
-            rows = new_household_rows(record.household, actor, now)
-        families.append(Prepared(record, rows))
+        data, record.household = record.household, None
+        if data is None or _has_errors(record.issues):
+            families.append(Prepared(record))
+            continue
+        family = Family(
+            kk_number=data.kk_number,
+            village_code=data.village_code,
+            niks=tuple(m.nik for m in data.members),
+            document=orjson.dumps(data.model_dump(mode="json", exclude_none=True)),
+        )
+        families.append(Prepared(record, family, new_household_rows(data, actor, now)))
     header_rows = 1 if batch.format == "csv" else 0
     return PreparedBatch(families, batch.bytes_done, batch.rows_done, header_rows)
 
@@ -208,7 +230,7 @@ def new_household_rows(data: HouseholdCreate, actor: Actor, now: datetime) -> Ne
                 "deactivation": None,
             }
         )
-    stamp = now.isoformat()
+    stamp = now.isoformat().replace("+00:00", "Z")
     document = {
         "id": str(household_id),
         "kk_number": data.kk_number,
@@ -240,15 +262,20 @@ def new_household_rows(data: HouseholdCreate, actor: Actor, now: datetime) -> Ne
         "actor_organization": actor.organization,
         "source": actor.source,
         "change": "created",
-        "changes": diff_documents(None, document),
+        "changes": CREATED,
         "document": document,
     }
-    encode = _text_json if actor.json_as_text else _as_is
+    household_row = _row(household, HOUSEHOLD_COLUMNS, _JSON_COLUMNS["household"])
+    member_rows = [_row(m, MEMBER_COLUMNS, _JSON_COLUMNS["member"]) for m in members]
+    version_row = _row(version, VERSION_COLUMNS, _JSON_COLUMNS["household_version"])
+    tag_rows = [(household_id, tag) for tag in sorted(tags)]
+    if not actor.copy_text:
+        return NewRows(household_row, member_rows, version_row, tag_rows)
     return NewRows(
-        household=_row(household, HOUSEHOLD_COLUMNS, _JSON_COLUMNS["household"], encode),
-        members=[_row(m, MEMBER_COLUMNS, _JSON_COLUMNS["member"], encode) for m in members],
-        version=_row(version, VERSION_COLUMNS, _JSON_COLUMNS["household_version"], encode),
-        tags=[(household_id, tag) for tag in sorted(tags)],
+        household=copy_line(household_row),
+        members=b"".join(copy_line(m) for m in member_rows),
+        version=copy_line(version_row),
+        tags=b"".join(copy_line(t) for t in tag_rows),
     )
 
 
@@ -268,21 +295,68 @@ _DOCUMENT_FIELDS = (
 )
 
 
-def _text_json(value: Any) -> Any:
-    return orjson.dumps(value).decode()
+class _Json:
+    """A value bound for a JSON column (encoded with orjson, not as a plain value)."""
 
+    __slots__ = ("value",)
 
-def _as_is(value: Any) -> Any:
-    return value
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 def _row(
-    values: dict[str, Any],
-    columns: tuple[str, ...],
-    json_columns: set[str],
-    encode: Callable[[Any], Any],
+    values: dict[str, Any], columns: tuple[str, ...], json_columns: set[str]
 ) -> tuple[Any, ...]:
-    return tuple(encode(values[c]) if c in json_columns else values[c] for c in columns)
+    return tuple(_Json(values[c]) if c in json_columns else values[c] for c in columns)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_str(value: str) -> str:
+    # Nearly every value needs no escaping; checking is cheaper than translating.
+    if "\\" not in value and value.isprintable():
+        return value
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_json(value: _Json) -> str:
+    return _copy_str(orjson.dumps(value.value).decode())
+
+
+def _copy_null(_: None) -> str:
+    return "\\N"
+
+
+def _copy_bool(value: bool) -> str:
+    return "t" if value else "f"
+
+
+def _copy_iso(value: date) -> str:
+    return value.isoformat()
+
+
+_COPY_TEXT: dict[type, Callable[[Any], str]] = {
+    str: _copy_str,
+    _Json: _copy_json,
+    type(None): _copy_null,
+    bool: _copy_bool,
+    int: str,
+    uuid.UUID: str,
+    date: _copy_iso,
+    datetime: _copy_iso,
+}
+
+
+def copy_line(row: tuple[Any, ...]) -> bytes:
+    """One row in PostgreSQL's COPY text format (tab-separated, `\\N` for null)."""
+    encode = _COPY_TEXT
+    return ("\t".join([encode[type(value)](value) for value in row]) + "\n").encode()
+
+
+def plain_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row for an SQLAlchemy insert: JSON values unwrapped (the column type encodes them)."""
+    return tuple(value.value if isinstance(value, _Json) else value for value in row)
 
 
 # --- the database side -----------------------------------------------------------------
@@ -342,26 +416,36 @@ class BatchWriter:
         """Register new households in bulk (skipped in a dry run)."""
         if self.dry_run or not families:
             return
-        tables: list[tuple[str, tuple[str, ...], list[tuple[Any, ...]]]] = [
-            ("household", HOUSEHOLD_COLUMNS, [f.household for f in families]),
-            ("member", MEMBER_COLUMNS, [m for f in families for m in f.members]),
-            ("household_version", VERSION_COLUMNS, [f.version for f in families]),
-            ("household_tag", TAG_COLUMNS, [t for f in families for t in f.tags]),
-        ]
         if self.postgres:
             connection = await self.session.connection()
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
-            for name, columns, records in tables:
-                if records:
-                    await driver.copy_records_to_table(name, records=records, columns=columns)
+            payloads: list[tuple[str, tuple[str, ...], list[Any]]] = [
+                ("household", HOUSEHOLD_COLUMNS, [f.household for f in families]),
+                ("member", MEMBER_COLUMNS, [f.members for f in families]),
+                ("household_version", VERSION_COLUMNS, [f.version for f in families]),
+                ("household_tag", TAG_COLUMNS, [f.tags for f in families]),
+            ]
+            for name, columns, lines in payloads:
+                data = b"".join(line for line in lines if isinstance(line, bytes))
+                if data:
+                    await driver.copy_to_table(
+                        name, source=io.BytesIO(data), columns=columns, format="text"
+                    )
             return
+        tables: list[tuple[str, tuple[str, ...], list[Any]]] = [
+            ("household", HOUSEHOLD_COLUMNS, [f.household for f in families]),
+            ("member", MEMBER_COLUMNS, [m for f in families for m in _tuples(f.members)]),
+            ("household_version", VERSION_COLUMNS, [f.version for f in families]),
+            ("household_tag", TAG_COLUMNS, [t for f in families for t in _tuples(f.tags)]),
+        ]
         for name, columns, records in tables:
             if records:
                 table: Table = SQLModel.metadata.tables[name]
                 await self.session.execute(
-                    insert(table), [dict(zip(columns, record, strict=True)) for record in records]
+                    insert(table),
+                    [dict(zip(columns, plain_row(record), strict=True)) for record in records],
                 )
 
     async def put_existing(
@@ -383,6 +467,12 @@ class BatchWriter:
         return Outcome(result.outcome)
 
 
+def _tuples(rows: list[tuple[Any, ...]] | bytes) -> list[tuple[Any, ...]]:
+    if isinstance(rows, bytes):
+        raise TypeError("COPY lines where rows were expected")
+    return rows
+
+
 def _any(column: Any, values: Sequence[str], postgres: bool) -> Any:
     if postgres:
         # One array parameter instead of thousands of placeholders.
@@ -394,12 +484,10 @@ def _any(column: Any, values: Sequence[str], postgres: bool) -> Any:
     return column.in_(list(values))
 
 
-def member_row(record: FamilyRecord, index: int) -> int:
-    """The file row of the family's `index`-th member (one row per member in a CSV; an
-    NDJSON family is a single line)."""
-    rows = record.last_row - record.first_row + 1
-    household = record.household
-    if household is not None and rows == len(household.members):
+def member_row(record: FamilyRecord, index: int, members: int) -> int:
+    """The file row of the family's `index`-th of `members` members (one row per member in
+    a CSV; an NDJSON family is a single line)."""
+    if record.last_row - record.first_row + 1 == members:
         return record.first_row + index
     return record.first_row
 
@@ -413,7 +501,7 @@ def _issue_from_error(record: FamilyRecord, data: HouseholdCreate, exc: DomainEr
             member = data.members[index] if index < len(data.members) else None
             value = getattr(member, parts[2], None) if member is not None else None
             return RowIssue(
-                member_row(record, index),
+                member_row(record, index, len(data.members)),
                 parts[2],
                 None if value is None else str(value),
                 issue.code,

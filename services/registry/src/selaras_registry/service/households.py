@@ -14,12 +14,14 @@ from selaras_registry import errors
 from selaras_registry import nik as nik_rules
 from selaras_registry.codes import DeactivationReason
 from selaras_registry.documents import (
+    CREATED,
     diff_documents,
     household_document,
     mask_changes,
     mask_document,
     member_document,
     search_tags,
+    version_changes,
 )
 from selaras_registry.models import Household, HouseholdVersion, Member
 from selaras_registry.regions import fold
@@ -143,20 +145,14 @@ class RegistryService:
         await self._log_reads([household.id], "history")
         items = [
             {
-                "version": row.version,
-                "changed_at": row.changed_at,
-                "actor": row.actor,
-                "actor_role": row.actor_role,
-                "actor_organization": row.actor_organization,
-                "source": row.source,
-                "change": row.change,
-                "reason": row.reason,
-                "changes": row.changes
-                if self.caller.sees_personal_data
-                else mask_changes(row.changes),
+                **row.model_dump(include=_HISTORY_FIELDS),
+                "changes": version_changes(row.change, row.changes, row.document),
             }
             for row in page
         ]
+        if not self.caller.sees_personal_data:
+            for item in items:
+                item["changes"] = mask_changes(item["changes"])
         next_cursor = encode_cursor({"version": page[-1].version}) if more else None
         return Page(items=items, next_cursor=next_cursor)
 
@@ -480,7 +476,7 @@ class RegistryService:
                 source=self.caller.source,
                 change=change,
                 reason=reason,
-                changes=diff_documents(before, document),
+                changes=diff_documents(before, document) if before is not None else CREATED,
                 document=document,
             )
         )
@@ -513,6 +509,18 @@ class RegistryService:
                 for household_id in household_ids
             ]
         )
+
+
+_HISTORY_FIELDS = {
+    "version",
+    "changed_at",
+    "actor",
+    "actor_role",
+    "actor_organization",
+    "source",
+    "change",
+    "reason",
+}
 
 
 def _version(value: object) -> int:
