@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from selaras_registry.api import households, regions
+from selaras_registry.api import changes, households, regions, snapshots
 
 router = APIRouter()
-for module in (regions, households):
+for module in (regions, households, changes, snapshots):
     router.include_router(module.router)
