@@ -1,0 +1,50 @@
+"""The change feed: every household change after a cursor, in order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from selaras_registry.api.params import Limit, RegionPrefix, check_region
+from selaras_registry.deps import Session, get_caller
+from selaras_registry.schemas.changes import ChangePage, ChangeRead
+from selaras_registry.service import Caller
+from selaras_registry.service.changes import ChangeService
+from selaras_shared.pagination import DEFAULT_LIMIT
+
+router = APIRouter(tags=["changes"])
+
+
+async def get_change_service(
+    session: Session, caller: Annotated[Caller, Depends(get_caller)]
+) -> ChangeService:
+    """The change feed for this request."""
+    return ChangeService(session, caller)
+
+
+Changes = Annotated[ChangeService, Depends(get_change_service)]
+
+
+@router.get("/changes")
+async def list_changes(
+    service: Changes,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=500, description="`next_cursor` of the last page (absent: from the start)"
+        ),
+    ] = None,
+    region: RegionPrefix | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> ChangePage:
+    """Household changes after `since`, oldest first, in the caller's jurisdiction (or the
+    `region` within it). A household moving out of the region shows up too
+    (`previous_village_code`). `next_cursor` is always set: poll with it."""
+    check_region("region", region)
+    page = await service.feed(since=since, region=region, limit=limit)
+    return ChangePage(
+        items=[ChangeRead.model_validate(item) for item in page.items],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )
