@@ -54,8 +54,14 @@ format: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+## Benchmarks (PostgreSQL at SELARAS_BENCH_POSTGRES_URL, default the local server; the
+## GET benchmark needs wrk). Not part of the tests; each prints ratios to its own baseline.
+BENCH_HOUSEHOLDS ?= 1000000
 bench: install
-	$(RUN) python bench/generate.py
+	$(RUN) python bench/generate.py --households $(BENCH_HOUSEHOLDS)
+	$(RUN) python bench/import_csv.py --households $(BENCH_HOUSEHOLDS)
+	$(RUN) python bench/snapshot.py --households $(BENCH_HOUSEHOLDS)
+	$(RUN) python bench/get_household.py
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache

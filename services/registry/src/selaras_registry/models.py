@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     FetchedValue,
@@ -144,8 +145,10 @@ class HouseholdVersion(SQLModel, table=True):
     source: str = Field(max_length=50)
     change: str = Field(max_length=30)
     reason: str | None = Field(default=None, max_length=20)
-    changes: dict[str, Any] = Field(sa_column=Column(JSONVariant, nullable=False))
-    document: dict[str, Any] = Field(sa_column=Column(JSONVariant, nullable=False))
+    # Plain JSON (text) rather than JSONB on PostgreSQL: versions are written in bulk and
+    # read whole, never queried inside, and JSON is several times cheaper to take in.
+    changes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    document: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class AccessLog(SQLModel, table=True):

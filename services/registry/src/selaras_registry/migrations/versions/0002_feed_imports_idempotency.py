@@ -144,12 +144,25 @@ def upgrade() -> None:
         "document->>'village_code'" if postgres else "json_extract(document, '$.village_code')"
     )
     op.execute(f"UPDATE household_version SET village_code = {village}")
+    if postgres:
+        # Versions are taken in bulk and read whole: JSON text is cheaper to write than JSONB.
+        for column in ("changes", "document"):
+            op.execute(
+                f"ALTER TABLE household_version ALTER COLUMN {column} TYPE json "
+                f"USING {column}::json"
+            )
     with op.batch_alter_table("household_version", schema=None) as batch_op:
         batch_op.alter_column("village_code", existing_type=code, nullable=False)
         batch_op.create_index("ix_household_version_feed", ["txid", "id"], unique=False)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for column in ("changes", "document"):
+            op.execute(
+                f"ALTER TABLE household_version ALTER COLUMN {column} TYPE jsonb "
+                f"USING {column}::jsonb"
+            )
     with op.batch_alter_table("household_version", schema=None) as batch_op:
         batch_op.drop_index("ix_household_version_feed")
         batch_op.drop_column("previous_village_code")
