@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -208,9 +208,6 @@ SNAPSHOT_SCHEMA = pa.schema(
         ("members", pa.list_(MEMBER_TYPE)),
     ]
 )
-
-#: Personal columns, null in a masked snapshot.
-PERSONAL_COLUMNS = frozenset({"kk_number", "address", "nik", "name", "birth_date"})
 
 _CODE_COLUMNS = frozenset({"programs_received", "ppks"})
 
