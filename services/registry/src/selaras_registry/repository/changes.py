@@ -257,8 +257,12 @@ def _as_uuid(value: Any) -> uuid.UUID:
 
 # --- the PostgreSQL COPY path --------------------------------------------------------------
 
-#: Household columns of a snapshot batch, in the order of `household_copy_sql`.
+#: Household columns of a snapshot batch, in the order of `household_copy`. `row` is the
+#: row's address in the table (ctid), the same in both queries of a batch since they read
+#: one snapshot: it ties members to their household for less than the household id costs
+#: to print on every member row.
 HOUSEHOLD_COPY_COLUMNS = (
+    "row",
     "id",
     "kk_number",
     "address",
@@ -283,9 +287,10 @@ HOUSEHOLD_COPY_COLUMNS = (
     "updated_at",
 )
 
-#: Member columns of a snapshot batch, in the order of `member_copy_sql`.
+#: Member columns of a snapshot batch, in the order of `member_copy`; `household_row` is
+#: the household's `row`.
 MEMBER_COPY_COLUMNS = (
-    "household_id",
+    "household_row",
     "id",
     "nik",
     "name",
@@ -341,7 +346,8 @@ def household_copy(
     where, arguments = _copy_filter(region, batch)
     order = " ORDER BY h.village_code, h.id" if isinstance(batch, KeyRange) else ""
     sql = (
-        f"SELECT h.id, {personal}, h.rt, h.rw, h.village_code, h.desil, h.registry_status,"
+        f"SELECT h.ctid, h.id, {personal}, h.rt, h.rw, h.village_code, h.desil,"
+        " h.registry_status,"
         f" {housing}, h.monthly_income,"
         f" {_CODES.format('h.programs_received')}, {_CODES.format('h.ppks')},"
         " h.data_source, h.verified_on, h.version, h.updated_at AT TIME ZONE 'UTC'"
@@ -359,7 +365,7 @@ def member_copy(
     birth = "NULL" if masked else "m.birth_date"
     where, arguments = _copy_filter(region, batch)
     sql = (
-        f"SELECT h.id, m.id, {personal}, m.sex, {birth}, m.relationship, m.marital_status,"
+        f"SELECT h.ctid, m.id, {personal}, m.sex, {birth}, m.relationship, m.marital_status,"
         " m.education, m.in_school, m.occupation, m.disability_type, m.disability_severity,"
         f" m.chronic_illness, m.pregnant, {_CODES.format('m.ppks')}, m.position"
         f" FROM household h JOIN member m ON m.household_id = h.id"

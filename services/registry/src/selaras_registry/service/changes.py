@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import anyio
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.csv as pa_csv  # type: ignore[import-untyped]
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.csv as pa_csv  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -209,9 +209,6 @@ SNAPSHOT_SCHEMA = pa.schema(
     ]
 )
 
-#: Personal columns, null in a masked snapshot.
-PERSONAL_COLUMNS = frozenset({"kk_number", "address", "nik", "name", "birth_date"})
-
 _CODE_COLUMNS = frozenset({"programs_received", "ppks"})
 
 
@@ -280,10 +277,10 @@ def _split_codes(joined: pa.Array) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, values, type=_CODES)
 
 
-def _members_list(household_ids: pa.Array, members: pa.Table) -> pa.Array:
+def _members_list(household_rows: pa.Array, members: pa.Table) -> pa.Array:
     """The `members` column: each household's members (rows of `members`, in any order,
-    `household_id` naming their household) in family-card order, vectorised."""
-    ordinal = pc.index_in(_column(members, "household_id"), value_set=household_ids)
+    `household_row` naming their household's row) in family-card order, vectorised."""
+    ordinal = pc.index_in(_column(members, "household_row"), value_set=household_rows)
     if ordinal.null_count:
         raise RuntimeError("snapshot members do not belong to the batch's households")
     position = _column(members, "position")
@@ -298,7 +295,7 @@ def _members_list(household_ids: pa.Array, members: pa.Table) -> pa.Array:
         values = _column(members, field.name)
         fields.append(_split_codes(values) if field.name == "ppks" else values)
     people = pa.StructArray.from_arrays(fields, fields=list(MEMBER_TYPE))
-    count = len(household_ids)
+    count = len(household_rows)
     if len(ordinal) == 0:
         offsets = pa.array([0] * (count + 1), pa.int32())
     else:
@@ -324,7 +321,7 @@ def batch_from_csv(households_csv: bytes, members_csv: bytes) -> pa.RecordBatch:
     columns: list[pa.Array] = []
     for field in SNAPSHOT_SCHEMA:
         if field.name == "members":
-            columns.append(_members_list(_column(households, "id"), members))
+            columns.append(_members_list(_column(households, "row"), members))
         elif field.name in _CODE_COLUMNS:
             columns.append(_split_codes(_column(households, field.name)))
         elif field.name == "updated_at":
@@ -525,13 +522,19 @@ class SnapshotExport:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
+            interrupted = False
             while self._pending:
                 pending = self._pending.popleft()
+                interrupted = interrupted or not pending.done()
                 pending.cancel()
                 with contextlib.suppress(BaseException):  # cancelled or failed: closing anyway
                     await pending
             for connection in self.connections:
-                await connection.close()
+                if interrupted:
+                    # A COPY cut short can leave the driver mid-protocol: drop the
+                    # connections, and the server ends the transaction with them.
+                    await connection.invalidate()
+                await connection.close()  # rolls back
 
 
 #: Settings of the export transaction on PostgreSQL: the text form of dates and timestamps
