@@ -151,8 +151,15 @@ async def test_feed_region_sees_households_leave(
     assert pairs(left) == [(moved["id"], 2, "updated")]
     assert left[0]["village_code"] == OTHER_REGENCY_VILLAGE
     assert left[0]["previous_village_code"] == VILLAGE
+    assert left[0]["household"]["address"] == moved["address"]  # national: sees all
     joined, _ = await follow(client, headers, palopo_cursor, region="7373", expect=1)
     assert pairs(joined) == [(moved["id"], 2, "updated")]
+    # An operator of the regency it left sees it leave, but not where it now lives.
+    bantaeng_operator = tokens(jurisdiction="7303")
+    gone, _ = await follow(client, bantaeng_operator, bantaeng_cursor, expect=1)
+    assert pairs(gone) == [(moved["id"], 2, "updated")]
+    assert gone[0]["household"] is None
+    assert gone[0]["previous_village_code"] == VILLAGE
 
 
 async def test_feed_jurisdiction(committed_client: httpx.AsyncClient, tokens: Tokens) -> None:

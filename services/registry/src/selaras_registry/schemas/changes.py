@@ -24,8 +24,9 @@ class ChangeRead(BaseModel):
         default=None, description="where it was, when the change moved it to another village"
     )
     reason: str | None = None
-    household: HouseholdRead = Field(
-        description="the household as of this version (masked without personal-data rights)"
+    household: HouseholdRead | None = Field(
+        description="the household as of this version (masked without personal-data rights);"
+        " null when the change moved it out of the caller's jurisdiction"
     )
 
 

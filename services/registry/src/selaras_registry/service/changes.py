@@ -102,6 +102,7 @@ class ChangeService:
         if page:
             position = FeedPosition(int(page[-1].txid or 0), int(page[-1].id or 0))
         personal = self.caller.sees_personal_data
+        principal = self.caller.principal
         items = [
             {
                 "household_id": row.household_id,
@@ -113,16 +114,21 @@ class ChangeService:
                 "village_code": row.village_code,
                 "previous_village_code": row.previous_village_code,
                 "reason": row.reason,
+                # A household that moved out of the caller's jurisdiction is seen leaving,
+                # not where it went.
                 "household": (
-                    {**row.document, "masked": False}
+                    None
+                    if not principal.covers(row.village_code)
+                    else {**row.document, "masked": False}
                     if personal
                     else {**mask_document(row.document), "masked": True}
                 ),
             }
             for row in page
         ]
-        if personal and page:
-            await self._log_reads(list(dict.fromkeys(row.household_id for row in page)), scope)
+        read = [row.household_id for row in page if principal.covers(row.village_code)]
+        if personal and read:
+            await self._log_reads(list(dict.fromkeys(read)), scope)
         return FeedPage(items=items, next_cursor=encode_position(position), has_more=more)
 
     async def _log_reads(self, household_ids: list[uuid.UUID], region: str) -> None:
