@@ -173,7 +173,7 @@ def prepare_batch(
             kk_number=data.kk_number,
             village_code=data.village_code,
             niks=tuple(m.nik for m in data.members),
-            document=orjson.dumps(data.model_dump(mode="json", exclude_none=True)),
+            document=data.model_dump_json(exclude_none=True).encode(),
         )
         families.append(Prepared(record, family, new_household_rows(data, actor, now)))
     header_rows = 1 if batch.format == "csv" else 0
