@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 from selaras_registry.cli import MIGRATIONS
 from selaras_registry.demo import generate_rows
+from selaras_registry.imports.writer import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
 from selaras_registry.regions import fold
 from selaras_registry.service.changes import open_snapshot
 from selaras_shared.db import make_engine
@@ -46,47 +47,6 @@ from selaras_shared.migrations import upgrade
 DATABASE = "selaras_bench_snapshot"
 CHUNK = 20_000
 
-HOUSEHOLD_COLUMNS = (
-    "id",
-    "kk_number",
-    "address",
-    "rt",
-    "rw",
-    "village_code",
-    "desil",
-    "registry_status",
-    "housing",
-    "monthly_income",
-    "programs_received",
-    "ppks",
-    "data_source",
-    "verified_on",
-    "status",
-    "version",
-    "created_at",
-    "updated_at",
-)
-MEMBER_COLUMNS = (
-    "id",
-    "household_id",
-    "nik",
-    "name",
-    "name_key",
-    "sex",
-    "birth_date",
-    "relationship",
-    "marital_status",
-    "education",
-    "in_school",
-    "occupation",
-    "disability_type",
-    "disability_severity",
-    "chronic_illness",
-    "pregnant",
-    "ppks",
-    "position",
-    "status",
-)
 VERSION_COLUMNS = (
     "household_id",
     "version",

@@ -132,24 +132,8 @@ class ChangeService:
         return FeedPage(items=items, next_cursor=encode_position(position), has_more=more)
 
     async def _log_reads(self, household_ids: list[uuid.UUID], region: str) -> None:
-        principal = self.caller.principal
-        now = utcnow()
-        await self.access_log.append(
-            [
-                {
-                    "at": now,
-                    "subject": principal.subject,
-                    "role": principal.role.value,
-                    "organization": principal.organization,
-                    "household_id": household_id,
-                    "region": region or None,
-                    "action": "feed",
-                    "purpose": self.caller.purpose,
-                    "request_id": self.caller.request_id,
-                }
-                for household_id in household_ids
-            ]
-        )
+        entries = self.caller.reads("feed", list(household_ids), region=region)
+        await self.access_log.append(entries)
 
 
 # --- the snapshot's Arrow schema ------------------------------------------------------------
@@ -662,24 +646,9 @@ class SnapshotService:
         if masked:
             return export
         try:
-            principal = self.caller.principal
+            entries = self.caller.reads("snapshot", [None], region=scope, records=export.households)
             async with AsyncSession(self.engine) as session, session.begin():
-                await AccessLogRepository(session).append(
-                    [
-                        {
-                            "at": utcnow(),
-                            "subject": principal.subject,
-                            "role": principal.role.value,
-                            "organization": principal.organization,
-                            "household_id": None,
-                            "region": scope or None,
-                            "records": export.households,
-                            "action": "snapshot",
-                            "purpose": self.caller.purpose,
-                            "request_id": self.caller.request_id,
-                        }
-                    ]
-                )
+                await AccessLogRepository(session).append(entries)
         except BaseException:
             await export.aclose()
             raise

@@ -63,6 +63,34 @@ class Caller:
         """Whether NIK, names and the like are shown unmasked."""
         return self.principal.can(Permission.personal_data)
 
+    def reads(
+        self,
+        action: str,
+        household_ids: list[uuid.UUID | None],
+        *,
+        region: str | None = None,
+        records: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Access-log rows for reads of personal data by this caller: one per household,
+        or for a bulk read one row (household None) naming the region and the count."""
+        principal = self.principal
+        now = utcnow()
+        return [
+            {
+                "at": now,
+                "subject": principal.subject,
+                "role": principal.role.value,
+                "organization": principal.organization,
+                "household_id": household_id,
+                "region": region or None,
+                "records": records,
+                "action": action,
+                "purpose": self.purpose,
+                "request_id": self.request_id,
+            }
+            for household_id in household_ids
+        ]
+
 
 @dataclass(frozen=True)
 class Served:
@@ -490,25 +518,8 @@ class RegistryService:
         return {**mask_document(document), "masked": True}
 
     async def _log_reads(self, household_ids: list[uuid.UUID], action: str) -> None:
-        if not self.caller.sees_personal_data:
-            return
-        principal = self.caller.principal
-        now = utcnow()
-        await self.access_log.append(
-            [
-                {
-                    "at": now,
-                    "subject": principal.subject,
-                    "role": principal.role.value,
-                    "organization": principal.organization,
-                    "household_id": household_id,
-                    "action": action,
-                    "purpose": self.caller.purpose,
-                    "request_id": self.caller.request_id,
-                }
-                for household_id in household_ids
-            ]
-        )
+        if self.caller.sees_personal_data:
+            await self.access_log.append(self.caller.reads(action, list(household_ids)))
 
 
 _HISTORY_FIELDS = {

@@ -23,7 +23,6 @@ from selaras_registry.repository import AccessLogRepository
 from selaras_registry.repository.imports import ImportRepository
 from selaras_registry.service.households import Caller
 from selaras_shared.auth import Permission
-from selaras_shared.db import utcnow
 from selaras_shared.errors import DomainError, FieldIssue, InvalidInput, NotFound
 from selaras_shared.i18n import Lang, Text
 from selaras_shared.pagination import Page, encode_cursor, read_cursor
@@ -177,25 +176,11 @@ class ImportService:
         }
 
     async def _log_report_read(self, job: ImportJob, records: int) -> None:
-        if not self.caller.sees_personal_data:
-            return
-        principal = self.caller.principal
-        await AccessLogRepository(self.session).append(
-            [
-                {
-                    "at": utcnow(),
-                    "subject": principal.subject,
-                    "role": principal.role.value,
-                    "organization": principal.organization,
-                    "household_id": None,
-                    "region": job.jurisdiction or None,
-                    "records": records,
-                    "action": "import_report",
-                    "purpose": self.caller.purpose,
-                    "request_id": self.caller.request_id,
-                }
-            ]
-        )
+        if self.caller.sees_personal_data:
+            entries = self.caller.reads(
+                "import_report", [None], region=job.jurisdiction, records=records
+            )
+            await AccessLogRepository(self.session).append(entries)
 
 
 def job_document(job: ImportJob, live: Progress | None) -> dict[str, Any]:
