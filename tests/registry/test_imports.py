@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from selaras_registry.app import create_app
 from selaras_registry.imports.runner import BatchHook, ImportRunner
+from selaras_registry.imports.writer import BatchWriter
 from selaras_registry.models import (
     AccessLog,
     Household,
@@ -377,6 +378,27 @@ async def test_nik_already_active_in_the_registry(importer: Importer, tokens: To
     [issue] = await _report(importer, job, {**tokens(), "Accept-Language": "en"})
     assert (issue["row"], issue["field"], issue["code"]) == (3, "nik", "nik_duplicate")
     assert created.json()["id"] in issue["message"]
+
+
+async def test_a_nik_registered_concurrently_fails_the_job_cleanly(
+    importer: Importer, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The NIK lookup happens before the bulk write; a NIK registered in between is
+    # caught by the unique index and the job fails as a conflict, writing nothing.
+    existing = household()
+    created = await importer.client.post("/api/v1/households", json=existing, headers=tokens())
+    assert created.status_code == 201
+    family = household()
+    family["members"][1] = {**existing["members"][1]}
+
+    async def missed(self: BatchWriter, niks: Sequence[str]) -> dict[str, uuid.UUID]:
+        return {}
+
+    monkeypatch.setattr(BatchWriter, "holders", missed)
+    job = await importer.run(to_csv([household(), family]), tokens(), mode="valid_only")
+    assert job["status"] == "failed", job
+    assert job["failure"]["code"] == "conflict"
+    assert await importer.count(Household) == 1
 
 
 async def test_outside_jurisdiction_is_a_row_error(importer: Importer, tokens: Tokens) -> None:

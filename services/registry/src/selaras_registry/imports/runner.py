@@ -32,6 +32,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from selaras_registry.imports.records import (
@@ -584,12 +586,9 @@ class ImportRunner:
             self._count(run, record, status, issues)
         try:
             await writer.insert_new(new_rows)
-        except Exception as exc:
-            from sqlalchemy.exc import IntegrityError
-
-            if isinstance(exc, IntegrityError):
-                raise _Conflict from exc
-            raise
+        except (IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
+            # SQLAlchemy's error on SQLite; asyncpg's own from COPY on PostgreSQL.
+            raise _Conflict from exc
         progress.rows_done = max(progress.rows_done, batch.rows_done)
 
     def _count(self, run: _Run, record: FamilyRecord, status: str, issues: list[RowIssue]) -> None:
