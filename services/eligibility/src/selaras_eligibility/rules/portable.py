@@ -23,8 +23,9 @@ people reading the input; the rules do not use it). `member_count` is counted fr
 
 Unknown: a criterion's rule is wrapped as `{"if": [{"missing": [household fields]}, null,
 rule]}`, so a household lacking a household-level field the criterion reads answers null
-(unknown), as the service does. Null member-level fields are not caught this way: JsonLogic
-reads them as null (false in logic, 0 in arithmetic), so answers on households with missing
+(unknown). This is more cautious than the service, which can still decide when another operand
+settles the answer (`and` with a false operand is false). Null member-level fields are not
+caught this way: JsonLogic reads them as null (false in logic, 0 in arithmetic), so answers on households with missing
 member data may differ from the service's unknown; the service's explanation is authoritative.
 JsonLogic's `all` over no members is false, and so is the service's.
 """
