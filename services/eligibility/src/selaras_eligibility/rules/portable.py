@@ -25,8 +25,9 @@ Unknown: a criterion's rule is wrapped as `{"if": [{"missing": [household fields
 rule]}`, so a household lacking a household-level field the criterion reads answers null
 (unknown). This is more cautious than the service, which can still decide when another operand
 settles the answer (`and` with a false operand is false). Null member-level fields are not
-caught this way: JsonLogic reads them as null (false in logic, 0 in arithmetic), so answers on households with missing
-member data may differ from the service's unknown; the service's explanation is authoritative.
+caught this way: JsonLogic reads them as null (false in logic, 0 in arithmetic), so answers
+on households with missing member data may differ from the service's unknown; the service's
+explanation is authoritative.
 JsonLogic's `all` over no members is false, and so is the service's.
 """
 
