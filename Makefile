@@ -48,7 +48,7 @@ test-postgres: install
 lint: install
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy shared/src services/registry/src
+	$(RUN) mypy shared/src services/registry/src services/eligibility/src
 
 format: install
 	$(RUN) ruff format .

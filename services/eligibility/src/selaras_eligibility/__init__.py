@@ -1,0 +1,1 @@
+"""Selaras eligibility service: programmes, their rule sets, and explained screening."""

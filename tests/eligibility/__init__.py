@@ -1,0 +1,1 @@
+"""Tests of the eligibility service and its rule language."""
