@@ -1,0 +1,347 @@
+"""Evaluate a compiled rule set on one household document, explaining every criterion.
+
+Three-valued logic: a field that is null or absent (where null does not carry a meaning of its
+own) is *unknown*; `and` is false if any operand is false and unknown if none is false but one
+is unknown, `or` the reverse, comparisons and arithmetic with an unknown operand are unknown.
+So missing data yields an unknown answer that names the missing fields, never a silent false.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import pairwise
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from selaras_eligibility.rules.document import Label, ParameterValue
+from selaras_eligibility.rules.errors import RuleSetNotInForce
+from selaras_eligibility.rules.fields import FieldSpec, ValueType
+from selaras_eligibility.rules.nodes import (
+    NOT_IN_FORCE,
+    Arith,
+    Compare,
+    CompiledRuleSet,
+    Const,
+    CountMembers,
+    If,
+    In,
+    Logic,
+    Node,
+    Not,
+    Param,
+    Quantifier,
+    SumMembers,
+    Value,
+    Var,
+)
+
+
+class _Unknown:
+    """The third truth value (and the value of a missing field)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+Status = Literal["true", "false", "unknown"]
+
+
+class ParameterUsed(BaseModel):
+    """A parameter's value on the evaluation date and the date it has held since."""
+
+    value: ParameterValue
+    since: date
+
+
+class CriterionResult(BaseModel):
+    """One criterion's answer with what it was based on."""
+
+    id: str
+    label: Label
+    status: Status
+    inputs: dict[str, Any]
+    parameters: dict[str, ParameterUsed]
+    missing: list[str]
+
+
+class RuleSetResult(BaseModel):
+    """A household's eligibility for one programme on one date, criterion by criterion."""
+
+    program: str
+    evaluated_on: date
+    rule_set_hash: str
+    status: Literal["eligible", "not_eligible", "unknown"]
+    criteria: list[CriterionResult]
+
+
+def age_on(birth: date, on: date) -> int:
+    """Whole years between `birth` and `on` (the birthday itself counts)."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def check_in_force(compiled: CompiledRuleSet, on: date) -> None:
+    """Raise `RuleSetNotInForce` when `on` is outside the rule set's period."""
+    if not compiled.in_force(on):
+        raise RuleSetNotInForce(
+            NOT_IN_FORCE.with_params(
+                program=compiled.program,
+                on=on.isoformat(),
+                start=compiled.effective_from.isoformat(),
+                end=compiled.effective_to.isoformat() if compiled.effective_to else "-",
+            )
+        )
+
+
+def evaluate(compiled: CompiledRuleSet, household: dict[str, Any], on: date) -> RuleSetResult:
+    """Evaluate every criterion on a registry household document as of `on`."""
+    check_in_force(compiled, on)
+    members = household.get("members")
+    member_list = [m for m in members if isinstance(m, dict)] if isinstance(members, list) else []
+    results: list[CriterionResult] = []
+    for criterion in compiled.criteria:
+        run = _Run(compiled, household, member_list, on)
+        value = run.eval(criterion.rule, None)
+        status: Status = "unknown" if value is UNKNOWN else "true" if value else "false"
+        results.append(
+            CriterionResult(
+                id=criterion.id,
+                label=criterion.label,
+                status=status,
+                inputs=run.inputs,
+                parameters=run.parameters,
+                missing=sorted(run.missing) if status == "unknown" else [],
+            )
+        )
+    statuses = {result.status for result in results}
+    overall: Literal["eligible", "not_eligible", "unknown"] = (
+        "not_eligible"
+        if "false" in statuses
+        else "unknown"
+        if "unknown" in statuses
+        else "eligible"
+    )
+    return RuleSetResult(
+        program=compiled.program,
+        evaluated_on=on,
+        rule_set_hash=compiled.content_hash,
+        status=overall,
+        criteria=results,
+    )
+
+
+class _Run:
+    """One criterion's evaluation: records the inputs, parameters and missing fields it met."""
+
+    def __init__(
+        self,
+        compiled: CompiledRuleSet,
+        household: dict[str, Any],
+        members: list[dict[str, Any]],
+        on: date,
+    ) -> None:
+        self.compiled = compiled
+        self.household = household
+        self.members = members
+        self.on = on
+        self.inputs: dict[str, Any] = {}
+        self.parameters: dict[str, ParameterUsed] = {}
+        self.missing: set[str] = set()
+
+    def eval(self, node: Node, member: int | None) -> Any:
+        """The value of `node`, for the member at index `member` when in member scope."""
+        match node:
+            case Const(value):
+                return value
+            case Var(field):
+                return self._read(field, member)
+            case Param(name):
+                return self._param(name)
+            case Logic(op, args):
+                return self._decided(
+                    [(arg, member) for arg in args], lambda values: self._logic(op == "and", values)
+                )
+            case Not(arg):
+                value = self.eval(arg, member)
+                return UNKNOWN if value is UNKNOWN else not value
+            case Compare(op, args):
+                values = [self.eval(arg, member) for arg in args]
+                if any(value is UNKNOWN for value in values):
+                    return UNKNOWN
+                return _compare(op, values)
+            case If(args):
+                for i in range(0, len(args) - 1, 2):
+                    condition = self.eval(args[i], member)
+                    if condition is UNKNOWN:
+                        return UNKNOWN
+                    if condition:
+                        return self.eval(args[i + 1], member)
+                return self.eval(args[-1], member)
+            case Arith(op, args):
+                values = [self.eval(arg, member) for arg in args]
+                if any(value is UNKNOWN for value in values):
+                    return UNKNOWN
+                return _arith(op, values)
+            case In(needle, haystack):
+                item, items = self.eval(needle, member), self.eval(haystack, member)
+                if item is UNKNOWN or items is UNKNOWN:
+                    return UNKNOWN
+                return item in items
+            case Quantifier(op, predicate):
+                return self._decided(
+                    [(predicate, i) for i in range(len(self.members))],
+                    lambda values: _quantify(op, values),
+                )
+            case CountMembers(predicate):
+                if predicate is None:
+                    return len(self.members)
+                values = [self.eval(predicate, i) for i in range(len(self.members))]
+                if any(value is UNKNOWN for value in values):
+                    return UNKNOWN
+                return sum(1 for value in values if value)
+            case SumMembers(value_node, predicate):
+                total: int | float = 0
+                for i in range(len(self.members)):
+                    chosen = True if predicate is None else self.eval(predicate, i)
+                    if chosen is UNKNOWN:
+                        return UNKNOWN
+                    if chosen:
+                        value = self.eval(value_node, i)
+                        if value is UNKNOWN:
+                            return UNKNOWN
+                        total += value
+                return total
+        raise TypeError(f"not a rule node: {type(node).__name__}")  # pragma: no cover
+
+    def _decided(self, operands: list[tuple[Node, int | None]], combine: Any) -> Any:
+        """Combine operands; keep only the missing fields of unknown operands, and only when
+        the result is unknown (a false `and` does not need the fields its other operands lacked).
+        """
+        outer = self.missing
+        values: list[Any] = []
+        lacking: list[set[str]] = []
+        for node, member in operands:
+            self.missing = set()
+            values.append(self.eval(node, member))
+            lacking.append(self.missing)
+        self.missing = outer
+        result = combine(values)
+        if result is UNKNOWN:
+            for value, fields in zip(values, lacking, strict=True):
+                if value is UNKNOWN:
+                    outer.update(fields)
+        return result
+
+    @staticmethod
+    def _logic(is_and: bool, values: list[Any]) -> Any:
+        decisive = not is_and  # `and` is decided by a false operand, `or` by a true one
+        if any(value is not UNKNOWN and bool(value) is decisive for value in values):
+            return decisive
+        if any(value is UNKNOWN for value in values):
+            return UNKNOWN
+        return not decisive
+
+    def _param(self, name: str) -> Value:
+        value, since = self.compiled.parameter_at(name, self.on)
+        shown: ParameterValue = list(value) if isinstance(value, tuple) else value  # type: ignore[assignment]
+        self.parameters[name] = ParameterUsed(value=shown, since=since)
+        return value
+
+    def _read(self, field: FieldSpec, member: int | None) -> Any:
+        if field.scope == "household":
+            source: Any = self.household
+            label = field.name
+        else:
+            assert member is not None  # the compiler keeps member fields inside member scope
+            source = self.members[member]
+            label = f"members[{member}].{field.name}"
+        if field.name == "member_count":
+            self.inputs[label] = len(self.members)
+            return len(self.members)
+        if field.name == "age":
+            return self._age(source, label, member)
+        value = _dig(source, field.path)
+        if value is None and not field.null_is_missing:
+            self.inputs[label] = None
+            return None
+        if not _has_type(value, field.type):
+            self.missing.add(label)
+            return UNKNOWN
+        self.inputs[label] = value
+        return value
+
+    def _age(self, source: dict[str, Any], label: str, member: int | None) -> Any:
+        raw = source.get("birth_date")
+        try:
+            born = date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            born = None
+        if born is None:
+            self.missing.add(f"members[{member}].birth_date")
+            return UNKNOWN
+        age = age_on(born, self.on)
+        self.inputs[label] = age
+        return age
+
+
+def _dig(source: Any, path: tuple[str, ...]) -> Any:
+    """Follow `path` through nested dicts; anything else on the way means absent."""
+    for key in path:
+        if not isinstance(source, dict):
+            return None
+        source = source.get(key)
+    return source
+
+
+def _has_type(value: Any, type: ValueType) -> bool:
+    """Whether a document value fits the field's type (a wrong type counts as missing)."""
+    if type == ValueType.boolean:
+        return isinstance(value, bool)
+    if type == ValueType.number:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if type == ValueType.code:
+        return isinstance(value, str)
+    if type == ValueType.codes:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    return False
+
+
+def _compare(op: str, values: list[Any]) -> bool:
+    if op == "==":
+        return bool(values[0] == values[1])
+    if op == "!=":
+        return bool(values[0] != values[1])
+    pairs = list(pairwise(values))
+    if op == "<":
+        return all(a < b for a, b in pairs)
+    if op == "<=":
+        return all(a <= b for a, b in pairs)
+    if op == ">":
+        return bool(values[0] > values[1])
+    return bool(values[0] >= values[1])
+
+
+def _arith(op: str, values: list[Any]) -> Any:
+    if op == "+":
+        return sum(values)
+    if op == "-":
+        return -values[0] if len(values) == 1 else values[0] - values[1]
+    if op == "*":
+        product = 1
+        for value in values:
+            product *= value
+        return product
+    if op == "/":
+        return UNKNOWN if values[1] == 0 else values[0] / values[1]
+    return min(values) if op == "min" else max(values)
+
+
+def _quantify(op: str, values: list[Any]) -> Any:
+    if op == "some":
+        return _Run._logic(False, values) if values else False
+    if op == "none":
+        result = _Run._logic(False, values) if values else False
+        return UNKNOWN if result is UNKNOWN else not result
+    # JsonLogic's `all` of an empty list is false; kept so that exported rules agree.
+    return _Run._logic(True, values) if values else False
