@@ -29,7 +29,7 @@ def organization(**overrides: Any) -> dict[str, Any]:
 
 def program(**overrides: Any) -> dict[str, Any]:
     return {
-        "code": "BAZNAS-MODAL",
+        "code": "BAZNAS_MODAL",
         "name_id": "Bantuan Modal Usaha",
         "name_en": "Micro-business grant",
         "source_level": "csr",
@@ -49,12 +49,23 @@ def program(**overrides: Any) -> dict[str, Any]:
 
 def rules(**overrides: Any) -> dict[str, Any]:
     return {
-        "program": "BAZNAS-MODAL",
+        "program": "BAZNAS_MODAL",
         "effective_from": "2025-01-01",
         "parameters": {"max_decile": {"2025-01-01": 4}},
-        "criteria": [{"id": "poor", "rule": {"<=": [{"var": "desil"}, 4]}}],
+        "criteria": [
+            {
+                "id": "poor",
+                "label": {"id": "Miskin", "en": "Poor"},
+                "rule": {"<=": [{"var": "desil"}, {"param": "max_decile"}]},
+            }
+        ],
         **overrides,
     }
+
+
+def stored(**overrides: Any) -> dict[str, Any]:
+    """A document as the service stores it: the rule language's normal form."""
+    return {"effective_to": None, **rules(**overrides)}
 
 
 async def make_program(client: httpx.AsyncClient, tokens: Tokens, **overrides: Any) -> str:
@@ -250,10 +261,10 @@ async def test_program_filters(client: httpx.AsyncClient, tokens: Tokens) -> Non
         assert response.status_code == 200, response.text
         return [item["code"] for item in response.json()["items"]]
 
-    assert await codes() == ["BAZNAS-MODAL", "PKH"]
-    assert await codes(region="7303012001") == ["BAZNAS-MODAL", "PKH"]
+    assert await codes() == ["BAZNAS_MODAL", "PKH"]
+    assert await codes(region="7303012001") == ["BAZNAS_MODAL", "PKH"]
     assert await codes(region="7310") == ["PKH"]
-    assert await codes(source_level="csr") == ["BAZNAS-MODAL"]
+    assert await codes(source_level="csr") == ["BAZNAS_MODAL"]
     assert await codes(active_on="2027-06-01") == ["PKH"]
     assert await codes(active_on="2019-06-01", region="7303") == ["PKH"]
     bad = await client.get(f"{API}/programs", params={"region": "73a"}, headers=tokens())
@@ -273,7 +284,7 @@ async def test_rule_set_draft_publish_and_immutability(
     draft = first.json()
     assert draft["version"] == 1 and draft["status"] == "draft"
     assert draft["effective_from"] == "2025-01-01" and draft["created_by"] == "catalogue-admin"
-    assert draft["document"] == rules()
+    assert draft["document"] == stored()
 
     published = await client.post(f"{rules_url}/1/publication", headers=tokens())
     assert published.status_code == 200
@@ -281,18 +292,23 @@ async def test_rule_set_draft_publish_and_immutability(
     assert published.json()["published_by"] == "catalogue-admin"
 
     # A published version never changes: not replaced, not published again.
-    frozen = await client.put(f"{rules_url}/1", json=rules(criteria=[]), headers=tokens())
+    frozen = await client.put(
+        f"{rules_url}/1", json=rules(effective_to="2030-01-01"), headers=tokens()
+    )
     assert frozen.status_code == 409
     assert frozen.json()["type"] == "urn:selaras:problem:invalid-transition"
     twice = await client.post(f"{rules_url}/1/publication", headers=tokens())
     assert twice.status_code == 409
 
     # A second version for the same day retires the first when published.
-    changed = rules(criteria=[{"id": "poorest", "rule": {"<=": [{"var": "desil"}, 2]}}])
+    changed = rules(parameters={"max_decile": {"2025-01-01": 2}})
     second = await client.post(rules_url, json=changed, headers=tokens())
     assert second.status_code == 201 and second.json()["version"] == 2
-    edited = await client.put(f"{rules_url}/2", json=rules(note="edited"), headers=tokens())
-    assert edited.status_code == 200 and edited.json()["document"]["note"] == "edited"
+    edited = await client.put(
+        f"{rules_url}/2", json=rules(parameters={"max_decile": {"2025-01-01": 3}}), headers=tokens()
+    )
+    assert edited.status_code == 200
+    assert edited.json()["document"]["parameters"] == {"max_decile": {"2025-01-01": 3}}
     assert (await client.post(f"{rules_url}/2/publication", headers=tokens())).status_code == 200
     versions = (await client.get(rules_url, headers=tokens("partner"))).json()
     assert [(v["version"], v["status"]) for v in versions] == [(2, "published"), (1, "retired")]
@@ -302,9 +318,9 @@ async def test_rule_set_draft_publish_and_immutability(
     later = await client.post(rules_url, json=rules(effective_from="2026-01-01"), headers=tokens())
     assert (await client.post(f"{rules_url}/3/publication", headers=tokens())).status_code == 200
     assert later.status_code == 201
-    stored = (await session.scalars(select(RuleSet).order_by(RuleSet.version))).all()
-    assert [r.status for r in stored] == ["retired", "published", "published"]
-    assert stored[0].document == rules()
+    rows = (await session.scalars(select(RuleSet).order_by(RuleSet.version))).all()
+    assert [r.status for r in rows] == ["retired", "published", "published"]
+    assert rows[0].document == stored()
 
     missing = await client.get(f"{rules_url}/9", headers=tokens())
     assert missing.status_code == 404
@@ -316,7 +332,7 @@ async def test_rule_set_content_hash(client: httpx.AsyncClient, tokens: Tokens) 
     response = await client.post(
         f"{API}/programs/{program_id}/rules", json=document, headers=tokens()
     )
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(stored(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     expected = hashlib.sha256(canonical.encode()).hexdigest()
     assert response.json()["content_sha256"] == expected
     got = await client.get(f"{API}/programs/{program_id}/rules/1", headers=tokens())
@@ -332,13 +348,14 @@ async def test_rule_set_content_hash(client: httpx.AsyncClient, tokens: Tokens) 
 async def test_rule_set_yaml_upload(client: httpx.AsyncClient, tokens: Tokens) -> None:
     program_id = await make_program(client, tokens)
     text = (
-        "program: BAZNAS-MODAL\n"
+        "program: BAZNAS_MODAL\n"
         "effective_from: 2025-01-01\n"
         "parameters:\n"
         "  max_decile: {2025-01-01: 4}\n"
         "criteria:\n"
         "  - id: poor\n"
-        "    rule: {'<=': [{var: desil}, 4]}\n"
+        "    label: {id: Miskin, en: Poor}\n"
+        "    rule: {'<=': [{var: desil}, {param: max_decile}]}\n"
     )
     response = await client.post(
         f"{API}/programs/{program_id}/rules",
@@ -346,7 +363,7 @@ async def test_rule_set_yaml_upload(client: httpx.AsyncClient, tokens: Tokens) -
         headers={**tokens(), "Content-Type": "application/yaml"},
     )
     assert response.status_code == 201, response.text
-    assert response.json()["document"] == rules()
+    assert response.json()["document"] == stored()
     # The same document as JSON hashes alike, so it is a duplicate of the YAML one.
     as_json = await client.post(
         f"{API}/programs/{program_id}/rules", json=rules(), headers=tokens()
@@ -365,18 +382,23 @@ async def test_rule_set_yaml_upload(client: httpx.AsyncClient, tokens: Tokens) -
         headers={**tokens(), "Content-Type": "application/yaml"},
     )
     assert listing.status_code == 422
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    bomb = "x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
         f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
         for i in range(8)
+    )
+    bomb = (
+        "program: BAZNAS_MODAL\neffective_from: 2025-01-01\naliases:\n"
+        + "".join(f"  {line}\n" for line in bomb.splitlines())
+        + "criteria:\n  - id: big\n    label: {id: Besar, en: Big}\n"
+        + "    rule: {'in': [1, *i]}\n"
     )
     exploded = await client.post(
         f"{API}/programs/{program_id}/rules",
         content=bomb.encode(),
         headers={**tokens(), "Content-Type": "application/yaml"},
     )
-    assert exploded.status_code == 422
-    assert exploded.json()["errors"][0]["code"] == "document_too_large"
+    assert exploded.status_code == 422, exploded.text
     xml = await client.post(
         f"{API}/programs/{program_id}/rules",
         content=b"<rules/>",
@@ -396,6 +418,21 @@ async def test_rule_set_document_errors_name_the_path(
     assert [e["field"] for e in response.json()["errors"]] == ["effective_from"]
     other = await client.post(url, json=rules(program="PKH"), headers=tokens())
     assert other.status_code == 422 and other.json()["errors"][0]["field"] == "program"
+    unknown = await client.post(
+        url,
+        json=rules(
+            criteria=[
+                {
+                    "id": "x",
+                    "label": {"id": "X", "en": "X"},
+                    "rule": {"and": [{"==": [{"var": "no_such_field"}, 1]}]},
+                }
+            ]
+        ),
+        headers=tokens(),
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"].startswith("criteria[0].rule")
     bad_date = await client.post(url, json=rules(effective_from="soon"), headers=tokens())
     assert bad_date.status_code == 422
     assert bad_date.json()["errors"][0]["field"] == "effective_from"

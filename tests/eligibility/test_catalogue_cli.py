@@ -57,7 +57,7 @@ async def test_load_catalogue_and_rule_file(databases: Any, tmp_path: Path) -> N
     rule_file = tmp_path / "pkh.yaml"
     rule_file.write_text(
         "program: PKH\neffective_from: 2025-01-01\ncriteria:\n  - id: poor\n"
-        "    rule: {'<=': [{var: desil}, 4]}\n"
+        "    label: {id: Miskin, en: Poor}\n    rule: {'<=': [{var: desil}, 4]}\n"
     )
     done = await load_files(settings, [DEMO, rule_file], publish=True)
     assert any("program PKH: created" in line for line in done)

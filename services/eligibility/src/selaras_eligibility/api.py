@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from selaras_eligibility import documents
 from selaras_eligibility.deps import Service
 from selaras_eligibility.repository import ProgramFilter
+from selaras_eligibility.rules.document import RuleSetDocument
 from selaras_eligibility.schemas import (
     OrganizationCreate,
     OrganizationKind,
@@ -168,9 +169,9 @@ async def update_program(
 # --- rule sets --------------------------------------------------------------------------
 
 
-async def _document(request: Request) -> dict[str, Any]:
+async def _document(request: Request) -> tuple[RuleSetDocument, str]:
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    return documents.parse(await request.body(), media_type)
+    return documents.rule_set(await request.body(), media_type)
 
 
 @router.post(

@@ -37,7 +37,8 @@ def migrate(settings: EligibilitySettings) -> None:
 
 
 def read_file(path: Path) -> dict[str, Any]:
-    """A catalogue or rule-set file, YAML (.yaml/.yml) or JSON, as plain JSON values."""
+    """A catalogue or rule-set file, YAML (.yaml/.yml) or JSON, as plain JSON values (a
+    rule set in it is then validated by the rule language)."""
     media_type = "application/yaml" if path.suffix in (".yaml", ".yml") else "application/json"
     return documents.parse(path.read_bytes(), media_type)
 
@@ -111,11 +112,12 @@ async def load_document(
             raise InvalidInput(
                 Text("Program {code} tidak dikenal", "Unknown programme {code}", {"code": code})
             )
-        same = await service.repo.rule_set_by_hash(target.id, documents.content_sha256(document))
+        checked = documents.rule_set_from_data(document)
+        same = await service.repo.rule_set_by_hash(target.id, checked[1])
         if same is not None:
             done.append(f"rules {code} v{same.version}: unchanged ({same.status})")
             continue
-        added = await service.add_rule_set(target.id, document)
+        added = await service.add_rule_set(target.id, checked)
         if publish:
             await service.publish(target.id, added.version)
         done.append(f"rules {code} v{added.version}: {'published' if publish else 'draft'}")

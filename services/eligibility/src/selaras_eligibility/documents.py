@@ -1,18 +1,19 @@
-"""Rule-set documents as stored: parsed from JSON or YAML, made plain JSON, hashed, checked."""
+"""Documents from requests and files: rule sets (compiled by the rule language) and
+catalogue files, from JSON or YAML."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
 
-from selaras_eligibility.errors import document_invalid, field_invalid, issues_from_validation
-from selaras_eligibility.schemas import RuleSetHeader
-from selaras_shared.errors import InvalidInput, UnsupportedMediaType
+from selaras_eligibility.errors import document_invalid, field_invalid
+from selaras_eligibility.rules.compiler import compile_rule_set
+from selaras_eligibility.rules.document import RuleSetDocument, load_document, validate_document
+from selaras_eligibility.rules.errors import RuleSetInvalid
+from selaras_shared.errors import FieldIssue, InvalidInput, UnsupportedMediaType
 from selaras_shared.i18n import Text
 
 YAML_MEDIA_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
@@ -28,7 +29,7 @@ class _TooLarge(Exception):
 
 
 def parse(body: bytes, media_type: str) -> dict[str, Any]:
-    """The document in a request body or file, JSON or YAML, as plain JSON values."""
+    """A catalogue file's content, JSON or YAML, as plain JSON values."""
     if media_type in YAML_MEDIA_TYPES:
         try:
             loaded = yaml.safe_load(body)
@@ -46,13 +47,7 @@ def parse(body: bytes, media_type: str) -> dict[str, Any]:
                 "body", "json_invalid", Text("JSON tidak valid", "Invalid JSON")
             ) from exc
     else:
-        raise UnsupportedMediaType(
-            Text(
-                "Jenis konten {media_type} tidak didukung; gunakan JSON atau YAML",
-                "Content type {media_type} is not supported; use JSON or YAML",
-                {"media_type": media_type or "(none)"},
-            )
-        )
+        raise _unsupported(media_type)
     if not isinstance(loaded, dict):
         raise field_invalid(
             "body",
@@ -98,19 +93,57 @@ def _key(key: Any) -> str:
     return str(key) if not isinstance(key, bool) else str(key).lower()
 
 
-def content_sha256(document: dict[str, Any]) -> str:
-    """The hash of a document's canonical JSON form (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def check(document: dict[str, Any]) -> RuleSetHeader:
-    """The document's header, or a 422 listing every problem with its path in the document.
-
-    The rule language (`selaras_eligibility.rules`) checks the criteria once its compiler
-    lands; until then only the header the service relies on is checked here.
-    """
+def rule_set(body: bytes, media_type: str) -> tuple[RuleSetDocument, str]:
+    """A rule-set document from a request body or file, validated and compiled; with its
+    content hash. Every problem is a 422 field issue whose field is its path in the document."""
+    if media_type in YAML_MEDIA_TYPES:
+        fmt: Literal["yaml", "json"] = "yaml"
+    elif media_type == "application/json" or media_type.endswith("+json"):
+        fmt = "json"
+    else:
+        raise _unsupported(media_type)
     try:
-        return RuleSetHeader.model_validate(document)
-    except ValidationError as exc:
-        raise document_invalid(issues_from_validation(exc)) from exc
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise field_invalid(
+            "body", "encoding_invalid", Text("Isi bukan UTF-8", "The body is not UTF-8")
+        ) from exc
+    try:
+        return checked(load_document(text, fmt))
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from exc
+
+
+def rule_set_from_data(data: Any) -> tuple[RuleSetDocument, str]:
+    """A rule-set document from already-parsed data (a catalogue file), compiled and hashed."""
+    try:
+        return checked(validate_document(data))
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from exc
+
+
+def checked(document: RuleSetDocument) -> tuple[RuleSetDocument, str]:
+    """Compile the document (unknown fields and operations, types, size) and hash it."""
+    try:
+        compiled = compile_rule_set(document)
+    except RuleSetInvalid as exc:
+        raise _invalid(exc) from exc
+    return document, compiled.content_hash
+
+
+def _invalid(exc: RuleSetInvalid) -> InvalidInput:
+    # A problem with the whole text (syntax, size) has no path: it is about the body.
+    issues = [
+        FieldIssue(issue.field or "body", issue.code, issue.message) for issue in exc.field_issues()
+    ]
+    return document_invalid(issues)
+
+
+def _unsupported(media_type: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        Text(
+            "Jenis konten {media_type} tidak didukung; gunakan JSON atau YAML",
+            "Content type {media_type} is not supported; use JSON or YAML",
+            {"media_type": media_type or "(none)"},
+        )
+    )

@@ -44,7 +44,7 @@ class Program(EligibilityModel, table=True):
     __tablename__ = "program"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    code: str = Field(sa_type=code_string(30), unique=True)
+    code: str = Field(sa_type=code_string(32), unique=True)
     name_id: str = Field(max_length=200)
     name_en: str = Field(max_length=200)
     source_level: str = Field(max_length=10, index=True)

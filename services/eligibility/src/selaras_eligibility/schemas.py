@@ -71,8 +71,9 @@ RegionPrefix = Annotated[str, Field(pattern=REGION_PREFIX_PATTERN, max_length=10
 OrganizationCode = Annotated[
     str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,49}$", description="e.g. baznas-7303")
 ]
+#: The same codes as the rule language's `program` (`selaras_eligibility.rules`).
 ProgramCode = Annotated[
-    str, Field(pattern=r"^[A-Z0-9][A-Z0-9_-]{1,29}$", description="e.g. PKH, BLT-DD")
+    str, Field(pattern=r"^[A-Z][A-Z0-9_]{1,31}$", description="e.g. PKH, BLT_DD")
 ]
 Name = Annotated[str, Field(min_length=2, max_length=200)]
 
@@ -236,23 +237,6 @@ class ProgramRead(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-
-
-class RuleSetHeader(BaseModel):
-    """What the service itself reads from a rule-set document: which programme, and when
-    it takes effect. Everything else belongs to the rule language and passes through."""
-
-    model_config = ConfigDict(extra="allow")
-
-    program: ProgramCode | None = None
-    effective_from: date
-    effective_to: date | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Self:
-        if self.effective_to is not None and self.effective_to < self.effective_from:
-            raise ValueError("effective_to is before effective_from")
-        return self
 
 
 class RuleSetSummary(BaseModel):

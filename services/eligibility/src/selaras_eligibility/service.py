@@ -4,12 +4,10 @@ draft -> published -> retired workflow."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selaras_eligibility import documents
 from selaras_eligibility.errors import (
     code_taken,
     field_invalid,
@@ -21,6 +19,7 @@ from selaras_eligibility.errors import (
 )
 from selaras_eligibility.models import Organization, Program, RuleSet
 from selaras_eligibility.repository import CatalogueRepository, ProgramFilter
+from selaras_eligibility.rules.document import RuleSetDocument
 from selaras_eligibility.schemas import (
     OrganizationCreate,
     OrganizationRead,
@@ -222,22 +221,15 @@ class CatalogueService:
 
     # --- rule sets ----------------------------------------------------------------------
 
-    async def add_rule_set(self, program_id: uuid.UUID, document: dict[str, Any]) -> RuleSetRead:
-        """Store a document as the programme's next draft version."""
+    async def add_rule_set(
+        self, program_id: uuid.UUID, checked: tuple[RuleSetDocument, str]
+    ) -> RuleSetRead:
+        """Store a compiled document (see `documents.checked`) as the next draft version."""
         program = await self._program(program_id)
         await self._require_program_write(program)
-        header = documents.check(document)
-        if header.program is not None and header.program != program.code:
-            raise field_invalid(
-                "program",
-                "program_mismatch",
-                Text(
-                    "Dokumen untuk program {named}, bukan {code}",
-                    "The document is for programme {named}, not {code}",
-                    {"named": header.program, "code": program.code},
-                ),
-            )
-        sha256 = documents.content_sha256(document)
+        header, sha256 = checked
+        if header.program != program.code:
+            raise _program_mismatch(header.program, program.code)
         same = await self.repo.rule_set_by_hash(program.id, sha256)
         if same is not None:
             raise rule_set_duplicate(same.version)
@@ -247,7 +239,7 @@ class CatalogueService:
             status=RuleSetStatus.draft.value,
             effective_from=header.effective_from,
             effective_to=header.effective_to,
-            document=document,
+            document=header.model_dump(mode="json"),
             content_sha256=sha256,
             created_by=self.principal.subject,
         )
@@ -281,7 +273,7 @@ class CatalogueService:
         return found
 
     async def replace_draft(
-        self, program_id: uuid.UUID, version: int, document: dict[str, Any]
+        self, program_id: uuid.UUID, version: int, checked: tuple[RuleSetDocument, str]
     ) -> RuleSetRead:
         """Replace the document of a draft; published and retired versions never change."""
         program = await self._program(program_id)
@@ -289,12 +281,13 @@ class CatalogueService:
         rule_set = await self._rule_set(program, version)
         if rule_set.status != RuleSetStatus.draft:
             raise rule_set_immutable(version, rule_set.status)
-        header = documents.check(document)
-        sha256 = documents.content_sha256(document)
+        header, sha256 = checked
+        if header.program != program.code:
+            raise _program_mismatch(header.program, program.code)
         same = await self.repo.rule_set_by_hash(program.id, sha256)
         if same is not None and same.id != rule_set.id:
             raise rule_set_duplicate(same.version)
-        rule_set.document = document
+        rule_set.document = header.model_dump(mode="json")
         rule_set.content_sha256 = sha256
         rule_set.effective_from = header.effective_from
         rule_set.effective_to = header.effective_to
@@ -337,6 +330,13 @@ def _rule_set_read(rule_set: RuleSet, program_code: str) -> RuleSetRead:
     )
 
 
-def today() -> date:
-    """Today's date in UTC (the default evaluation date of programme filters)."""
-    return utcnow().date()
+def _program_mismatch(named: str, code: str) -> InvalidInput:
+    return field_invalid(
+        "program",
+        "program_mismatch",
+        Text(
+            "Dokumen untuk program {named}, bukan {code}",
+            "The document is for programme {named}, not {code}",
+            {"named": named, "code": code},
+        ),
+    )

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column(
             "code",
-            sa.String(length=30).with_variant(sa.String(length=30, collation="C"), "postgresql"),
+            sa.String(length=32).with_variant(sa.String(length=32, collation="C"), "postgresql"),
             nullable=False,
         ),
         sa.Column("name_id", sa.String(length=200), nullable=False),
