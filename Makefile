@@ -22,9 +22,11 @@ install: .venv/.synced
 
 migrate: install
 	$(RUN) selaras-registry migrate
+	$(RUN) selaras-eligibility migrate
 
 demo: migrate
 	$(RUN) selaras-registry demo --households $(DEMO_HOUSEHOLDS)
+	$(RUN) selaras-eligibility load services/eligibility/demo/catalogue.yaml
 
 ## Run every service on the embedded default (SQLite in var/) with demo data.
 run: demo

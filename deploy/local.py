@@ -17,7 +17,10 @@ import httpx
 from selaras_shared.auth import Principal, Role, mint_token
 from selaras_shared.settings import AuthSettings
 
-SERVICES = [("registry", "selaras_registry", 8001)]
+SERVICES = [
+    ("registry", "selaras_registry", 8001),
+    ("eligibility", "selaras_eligibility", 8002),
+]
 
 
 def _wait_ready(
@@ -77,6 +80,9 @@ def main() -> int:
         print("Try:")
         print(
             '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8001/api/v1/households?region=7303&desil_max=2&limit=2"'
+        )
+        print(
+            '  curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:8002/api/v1/programs?region=7303"'
         )
         print(
             "Mint other tokens: .tools/bin/uv run selaras-token --role manager --jurisdiction 7310"

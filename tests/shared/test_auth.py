@@ -84,7 +84,11 @@ def test_role_permissions() -> None:
     }
     assert without_personal_data == {Role.partner, Role.admin}
     assert ROLE_PERMISSIONS[Role.partner] == {Permission.read}
-    assert ROLE_PERMISSIONS[Role.admin] == {Permission.read}
+    assert ROLE_PERMISSIONS[Role.admin] == {Permission.read, Permission.catalogue}
+    assert {r for r, p in ROLE_PERMISSIONS.items() if Permission.catalogue in p} == {
+        Role.admin,
+        Role.manager,
+    }
     assert Permission.write not in ROLE_PERMISSIONS[Role.supervisor]
     assert Permission.write not in ROLE_PERMISSIONS[Role.service]
     assert Permission.deactivate in ROLE_PERMISSIONS[Role.back_office]

@@ -37,6 +37,8 @@ class Permission(StrEnum):
     write = "write"
     deactivate = "deactivate"
     personal_data = "personal_data"
+    #: Maintain the programme catalogue: organisations, programmes and their rule sets.
+    catalogue = "catalogue"
 
 
 _PERSONAL_READ = {Permission.read, Permission.personal_data}
@@ -45,10 +47,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.front_office: frozenset(_PERSONAL_READ | {Permission.write}),
     Role.back_office: frozenset(_PERSONAL_READ | {Permission.write, Permission.deactivate}),
     Role.supervisor: frozenset(_PERSONAL_READ | {Permission.deactivate}),
-    Role.manager: frozenset(_PERSONAL_READ | {Permission.write, Permission.deactivate}),
+    Role.manager: frozenset(
+        _PERSONAL_READ | {Permission.write, Permission.deactivate, Permission.catalogue}
+    ),
     # Partners and administrators see registry data only with NIK and names masked.
     Role.partner: frozenset({Permission.read}),
-    Role.admin: frozenset({Permission.read}),
+    # Administrators maintain the programme catalogue, which holds no personal data.
+    Role.admin: frozenset({Permission.read, Permission.catalogue}),
     Role.service: frozenset(_PERSONAL_READ),
 }
 

@@ -1,0 +1,29 @@
+"""The eligibility app: `create_app()` assembles the routes on the shared service frame."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from selaras_eligibility.api import router
+from selaras_eligibility.documents import YAML_MEDIA_TYPES
+from selaras_eligibility.settings import EligibilitySettings
+from selaras_shared.app import build_service_app
+from selaras_shared.settings import AuthSettings
+
+PROGRAMS_PATH = "/api/v1/programs/"
+
+
+def create_app(
+    settings: EligibilitySettings | None = None, auth: AuthSettings | None = None
+) -> FastAPI:
+    """Build the eligibility service (port 8002 by default)."""
+    settings = settings or EligibilitySettings()
+    return build_service_app(
+        title="Selaras eligibility",
+        description="Organisations, programmes and their versioned eligibility rule sets.",
+        settings=settings,
+        auth=auth or AuthSettings(),
+        routers=[router],
+        # Rule-set documents may be sent as YAML, as they are written in files.
+        other_media_types={PROGRAMS_PATH: YAML_MEDIA_TYPES},
+    )

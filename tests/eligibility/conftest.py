@@ -1,0 +1,102 @@
+"""Eligibility fixtures: one migrated database per run, one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from selaras_eligibility.app import create_app
+from selaras_eligibility.cli import MIGRATIONS
+from selaras_eligibility.settings import EligibilitySettings
+from selaras_shared.auth import Principal, Role, TokenVerifier, mint_token
+from selaras_shared.db import make_engine
+from selaras_shared.migrations import upgrade
+from selaras_shared.settings import AuthSettings
+
+SECRET = "test-secret-0123456789-0123456789-abcdef"
+AUTH = AuthSettings(jwt_secret=SECRET)
+
+Tokens = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+async def eligibility_url(databases: Any) -> str:
+    url: str = await databases.new("eligibility")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def eligibility_engine(eligibility_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(eligibility_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(eligibility_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose outer transaction is rolled back after the test."""
+    async with eligibility_engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's transaction, for looking at what the API stored."""
+    async with AsyncSession(
+        connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as s:
+        yield s
+
+
+@pytest.fixture
+def app(
+    eligibility_url: str, eligibility_engine: AsyncEngine, connection: AsyncConnection
+) -> FastAPI:
+    sessionmaker = async_sessionmaker(
+        connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+    app = create_app(
+        EligibilitySettings(database_url=eligibility_url, max_body_bytes=64 * 1024), AUTH
+    )
+    app.state.engine = eligibility_engine
+    app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = sessionmaker
+    app.state.verifier = TokenVerifier(AUTH)
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://eligibility") as c:
+        yield c
+
+
+@pytest.fixture
+def tokens() -> Tokens:
+    """Authorization headers for a principal: tokens(role=..., jurisdiction=..., org=...)."""
+
+    def make(
+        role: str = "admin",
+        jurisdiction: str = "",
+        sub: str = "catalogue-admin",
+        org: str | None = None,
+    ) -> dict[str, str]:
+        principal = Principal(
+            subject=sub, role=Role(role), jurisdiction=jurisdiction, organization=org
+        )
+        return {"Authorization": f"Bearer {mint_token(principal, SECRET)}"}
+
+    return make
