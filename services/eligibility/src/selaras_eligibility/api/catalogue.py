@@ -1,4 +1,4 @@
-"""Eligibility routes under /api/v1: organisations, programmes and their rule sets."""
+"""Organisation, programme and rule-set routes (the catalogue)."""
 
 from __future__ import annotations
 

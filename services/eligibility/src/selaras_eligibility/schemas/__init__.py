@@ -1,0 +1,41 @@
+"""Request and response models of the eligibility API, one module per domain."""
+
+from selaras_eligibility.schemas.catalogue import (
+    Benefit,
+    BenefitPeriod,
+    OrganizationCreate,
+    OrganizationKind,
+    OrganizationRead,
+    OrganizationUpdate,
+    ProgramCreate,
+    ProgramFields,
+    ProgramRead,
+    ProgramUpdate,
+    RankingKey,
+    RuleSetRead,
+    RuleSetStatus,
+    RuleSetSummary,
+    SortOrder,
+    SourceLevel,
+    Unit,
+)
+
+__all__ = [
+    "Benefit",
+    "BenefitPeriod",
+    "OrganizationCreate",
+    "OrganizationKind",
+    "OrganizationRead",
+    "OrganizationUpdate",
+    "ProgramCreate",
+    "ProgramFields",
+    "ProgramRead",
+    "ProgramUpdate",
+    "RankingKey",
+    "RuleSetRead",
+    "RuleSetStatus",
+    "RuleSetSummary",
+    "SortOrder",
+    "SourceLevel",
+    "Unit",
+]
