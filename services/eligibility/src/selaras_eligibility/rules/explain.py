@@ -102,7 +102,7 @@ def evaluate(compiled: CompiledRuleSet, household: dict[str, Any], on: date) -> 
     results: list[CriterionResult] = []
     for criterion in compiled.criteria:
         run = _Run(compiled, household, member_list, on)
-        value = run.eval(criterion.rule, None)
+        value = run.value_of(criterion.rule, None)
         status: Status = "unknown" if value is UNKNOWN else "true" if value else "false"
         results.append(
             CriterionResult(
@@ -149,7 +149,7 @@ class _Run:
         self.parameters: dict[str, ParameterUsed] = {}
         self.missing: set[str] = set()
 
-    def eval(self, node: Node, member: int | None) -> Any:
+    def value_of(self, node: Node, member: int | None) -> Any:
         """The value of `node`, for the member at index `member` when in member scope."""
         match node:
             case Const(value):
@@ -163,28 +163,28 @@ class _Run:
                     [(arg, member) for arg in args], lambda values: self._logic(op == "and", values)
                 )
             case Not(arg):
-                value = self.eval(arg, member)
+                value = self.value_of(arg, member)
                 return UNKNOWN if value is UNKNOWN else not value
             case Compare(op, args):
-                values = [self.eval(arg, member) for arg in args]
+                values = [self.value_of(arg, member) for arg in args]
                 if any(value is UNKNOWN for value in values):
                     return UNKNOWN
                 return _compare(op, values)
             case If(args):
                 for i in range(0, len(args) - 1, 2):
-                    condition = self.eval(args[i], member)
+                    condition = self.value_of(args[i], member)
                     if condition is UNKNOWN:
                         return UNKNOWN
                     if condition:
-                        return self.eval(args[i + 1], member)
-                return self.eval(args[-1], member)
+                        return self.value_of(args[i + 1], member)
+                return self.value_of(args[-1], member)
             case Arith(op, args):
-                values = [self.eval(arg, member) for arg in args]
+                values = [self.value_of(arg, member) for arg in args]
                 if any(value is UNKNOWN for value in values):
                     return UNKNOWN
                 return _arith(op, values)
             case In(needle, haystack):
-                item, items = self.eval(needle, member), self.eval(haystack, member)
+                item, items = self.value_of(needle, member), self.value_of(haystack, member)
                 if item is UNKNOWN or items is UNKNOWN:
                     return UNKNOWN
                 return item in items
@@ -196,18 +196,18 @@ class _Run:
             case CountMembers(predicate):
                 if predicate is None:
                     return len(self.members)
-                values = [self.eval(predicate, i) for i in range(len(self.members))]
+                values = [self.value_of(predicate, i) for i in range(len(self.members))]
                 if any(value is UNKNOWN for value in values):
                     return UNKNOWN
                 return sum(1 for value in values if value)
             case SumMembers(value_node, predicate):
                 total: int | float = 0
                 for i in range(len(self.members)):
-                    chosen = True if predicate is None else self.eval(predicate, i)
+                    chosen = True if predicate is None else self.value_of(predicate, i)
                     if chosen is UNKNOWN:
                         return UNKNOWN
                     if chosen:
-                        value = self.eval(value_node, i)
+                        value = self.value_of(value_node, i)
                         if value is UNKNOWN:
                             return UNKNOWN
                         total += value
@@ -223,7 +223,7 @@ class _Run:
         lacking: list[set[str]] = []
         for node, member in operands:
             self.missing = set()
-            values.append(self.eval(node, member))
+            values.append(self.value_of(node, member))
             lacking.append(self.missing)
         self.missing = outer
         result = combine(values)
