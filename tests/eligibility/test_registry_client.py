@@ -175,3 +175,21 @@ async def test_deadline_bounds_a_slow_transport() -> None:
         with pytest.raises(UpstreamTimeout):
             await client.household(HOUSEHOLD, authorization=None)
     assert time.monotonic() - started < 1.5
+
+
+async def test_app_lifespan_owns_one_registry_client(tmp_path: Any) -> None:
+    from selaras_eligibility.app import create_app
+
+    app = create_app(
+        settings(
+            "http://registry.example:8001",
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
+        )
+    )
+    async with app.router.lifespan_context(app):
+        registry = app.state.registry
+        assert isinstance(registry, RegistryClient)
+        assert str(registry.http.base_url) == "http://registry.example:8001"
+        assert registry.http.timeout.connect == 0.5
+        assert registry.http.timeout.read == 0.3
+    assert registry.http.is_closed
