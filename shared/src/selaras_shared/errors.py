@@ -160,6 +160,14 @@ class UpstreamUnavailable(DomainError):
     title = Text("Layanan terkait tidak tersedia", "Upstream service unavailable")
 
 
+class UpstreamError(DomainError):
+    """Another service answered, but with an error it should not have (bad gateway)."""
+
+    status = 502
+    code = "upstream-error"
+    title = Text("Layanan terkait menjawab dengan galat", "Upstream service error")
+
+
 class UpstreamTimeout(DomainError):
     """Another service did not answer in time."""
 

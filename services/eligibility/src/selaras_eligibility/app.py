@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from selaras_eligibility.api import router
+from selaras_eligibility.clients import RegistryClient
 from selaras_eligibility.documents import YAML_MEDIA_TYPES
 from selaras_eligibility.settings import EligibilitySettings
 from selaras_shared.app import build_service_app
@@ -18,7 +22,7 @@ def create_app(
 ) -> FastAPI:
     """Build the eligibility service (port 8002 by default)."""
     settings = settings or EligibilitySettings()
-    return build_service_app(
+    app = build_service_app(
         title="Selaras eligibility",
         description="Organisations, programmes and their versioned eligibility rule sets.",
         settings=settings,
@@ -27,3 +31,17 @@ def create_app(
         # Rule-set documents may be sent as YAML, as they are written in files.
         other_media_types={PROGRAMS_PATH: YAML_MEDIA_TYPES},
     )
+    frame_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One pooled registry client for the app's life, around the shared frame's resources.
+        async with frame_lifespan(app):
+            app.state.registry = RegistryClient.from_settings(settings)
+            try:
+                yield
+            finally:
+                await app.state.registry.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

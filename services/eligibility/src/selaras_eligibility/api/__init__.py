@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from selaras_eligibility.api import catalogue
+from selaras_eligibility.api import catalogue, explain
 
 router = APIRouter()
-for module in (catalogue,):
+# explain first: its /programs/{id}/rules/jsonlogic must match before /rules/{version}.
+for module in (explain, catalogue):
     router.include_router(module.router)

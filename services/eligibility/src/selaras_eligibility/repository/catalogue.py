@@ -171,3 +171,25 @@ class CatalogueRepository:
             )
         )
         return result.all()
+
+    async def rule_sets_in_force(
+        self, program_ids: Sequence[uuid.UUID], on: date
+    ) -> dict[uuid.UUID, RuleSet]:
+        """For each programme, the published rule set in force on `on` (the one that took
+        effect last, the newest version if two did on the same day); absent when none."""
+        if not program_ids:
+            return {}
+        rows = await self.session.scalars(
+            select(RuleSet)
+            .where(
+                col(RuleSet.program_id).in_(program_ids),
+                col(RuleSet.status) == "published",
+                col(RuleSet.effective_from) <= on,
+                or_(col(RuleSet.effective_to).is_(None), col(RuleSet.effective_to) > on),
+            )
+            .order_by(col(RuleSet.effective_from).desc(), col(RuleSet.version).desc())
+        )
+        found: dict[uuid.UUID, RuleSet] = {}
+        for row in rows:
+            found.setdefault(row.program_id, row)
+        return found
