@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from selaras_eligibility.cli import MIGRATIONS, load_files, main
+from selaras_eligibility.cli import MIGRATIONS, load_files, main, read_file
 from selaras_eligibility.models import Organization, Program, RuleSet, metadata
 from selaras_eligibility.settings import EligibilitySettings
 from selaras_shared.db import make_engine
@@ -59,15 +59,17 @@ async def test_load_catalogue_and_rule_file(databases: Any, tmp_path: Path) -> N
         "program: PKH\neffective_from: 2025-01-01\ncriteria:\n  - id: poor\n"
         "    label: {id: Miskin, en: Poor}\n    rule: {'<=': [{var: desil}, 4]}\n"
     )
+    demo = read_file(DEMO)
     done = await load_files(settings, [DEMO, rule_file], publish=True)
     assert any("program PKH: created" in line for line in done)
-    assert any("rules PKH v1: published" in line for line in done)
-    assert await _count(url, Program) == 3
+    # The demo catalogue publishes PKH v1; the rule file comes after it.
+    assert any("rules PKH v2: published" in line for line in done)
+    assert await _count(url, Program) == len(demo["programs"])
     # Loading again changes nothing: matched by code and by content hash.
     again = await load_files(settings, [DEMO, rule_file], publish=True)
     assert all("created" not in line and "updated" not in line for line in again)
     assert any("unchanged (published)" in line for line in again)
-    assert await _count(url, RuleSet) == 1
+    assert await _count(url, RuleSet) == len(demo["rule_sets"]) + 1
 
 
 async def test_load_refuses_bad_file_as_a_whole(
