@@ -64,6 +64,7 @@ bench: install
 	$(RUN) python bench/import_csv.py --households $(BENCH_HOUSEHOLDS)
 	$(RUN) python bench/snapshot.py --households $(BENCH_HOUSEHOLDS)
 	$(RUN) python bench/get_household.py
+	$(RUN) python bench/explain.py
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache
