@@ -1,0 +1,65 @@
+"""Evaluate a compiled rule set on the registry's Arrow snapshot, column by column.
+
+The input is the snapshot table (one row per household, members in a nested list). Every node
+of a rule tree is evaluated once for all households (or, inside member operations, once for
+all members of all households, flattened) as numpy arrays: a value array and a `known` mask,
+so the three-valued logic of `explain` carries over without a Python loop per household.
+Member results are folded back per household with `bincount` over the members' parent index.
+
+Codes are compared as integers: every distinct string met gets an id from one vocabulary per
+evaluation (0 is null, which is a value in its own right for `disability.*` and
+`chronic_illness`). Numbers are float64, exact for integers up to 2**53 (number literals are
+at most 10**15).
+
+Alongside each criterion's status, `missing` says for each field which households' unknown
+answer it explains, with the same rules as `explain` (a decided `and`/`or`/quantifier drops
+the missing fields of its operands; `sum_members` stops at its first unknown member). Member
+fields are named `members.<field>` (`members.birth_date` for age), without a member index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
+from selaras_eligibility.rules.batch.snapshot import Snapshot
+from selaras_eligibility.rules.batch.values import (
+    FALSE,
+    TRUE,
+    UNKNOWN,
+    BatchResult,
+    CriterionColumn,
+)
+from selaras_eligibility.rules.explain import check_in_force
+from selaras_eligibility.rules.nodes import CompiledRuleSet
+
+__all__ = [
+    "FALSE",
+    "TRUE",
+    "UNKNOWN",
+    "BatchResult",
+    "CriterionColumn",
+    "evaluate_batch",
+    "evaluate_rule_sets",
+]
+
+
+def evaluate_batch(
+    compiled: CompiledRuleSet, table: pa.Table | pa.RecordBatch, on: date
+) -> BatchResult:
+    """Evaluate every criterion on every household of a snapshot table as of `on`."""
+    check_in_force(compiled, on)
+    snapshot = Snapshot(table, on)
+    return snapshot.evaluate(compiled)
+
+
+def evaluate_rule_sets(
+    rule_sets: Sequence[CompiledRuleSet], table: pa.Table | pa.RecordBatch, on: date
+) -> list[BatchResult]:
+    """Evaluate several rule sets on one table, decoding each column only once."""
+    for rule_set in rule_sets:
+        check_in_force(rule_set, on)
+    snapshot = Snapshot(table, on)
+    return [snapshot.evaluate(rule_set) for rule_set in rule_sets]
