@@ -9,17 +9,17 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from selaras_eligibility.app import create_app
 from selaras_eligibility.cli import MIGRATIONS
 from selaras_eligibility.settings import EligibilitySettings
-from selaras_shared.auth import Principal, Role, TokenVerifier, mint_token
+from selaras_shared.auth import TokenVerifier
 from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
+from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
 
-SECRET = "test-secret-0123456789-0123456789-abcdef"
 AUTH = AuthSettings(jwt_secret=SECRET)
 
 Tokens = Callable[..., dict[str, str]]
@@ -42,18 +42,14 @@ async def eligibility_engine(eligibility_url: str) -> AsyncIterator[AsyncEngine]
 @pytest.fixture
 async def connection(eligibility_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose outer transaction is rolled back after the test."""
-    async with eligibility_engine.connect() as connection:
-        transaction = await connection.begin()
+    async with rolled_back(eligibility_engine) as connection:
         yield connection
-        await transaction.rollback()
 
 
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     """A session inside the test's transaction, for looking at what the API stored."""
-    async with AsyncSession(
-        connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    ) as s:
+    async with savepoint_sessions(connection)() as s:
         yield s
 
 
@@ -61,12 +57,7 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 def app(
     eligibility_url: str, eligibility_engine: AsyncEngine, connection: AsyncConnection
 ) -> FastAPI:
-    sessionmaker = async_sessionmaker(
-        connection,
-        expire_on_commit=False,
-        autoflush=False,
-        join_transaction_mode="create_savepoint",
-    )
+    sessionmaker = savepoint_sessions(connection)
     app = create_app(
         EligibilitySettings(database_url=eligibility_url, max_body_bytes=64 * 1024), AUTH
     )
@@ -94,9 +85,6 @@ def tokens() -> Tokens:
         sub: str = "catalogue-admin",
         org: str | None = None,
     ) -> dict[str, str]:
-        principal = Principal(
-            subject=sub, role=Role(role), jurisdiction=jurisdiction, organization=org
-        )
-        return {"Authorization": f"Bearer {mint_token(principal, SECRET)}"}
+        return bearer(role, jurisdiction, sub, org)
 
     return make

@@ -25,12 +25,12 @@ from selaras_registry.models import (
     Member,
 )
 from selaras_registry.settings import RegistrySettings
-from selaras_shared.auth import Principal, Role, TokenVerifier, mint_token
+from selaras_shared.auth import TokenVerifier
 from selaras_shared.db import make_engine, make_sessionmaker, read_only
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
+from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
 
-SECRET = "test-secret-0123456789-0123456789-abcdef"
 AUTH = AuthSettings(jwt_secret=SECRET)
 
 Tokens = Callable[..., dict[str, str]]
@@ -67,29 +67,20 @@ def _app(
 @pytest.fixture
 async def connection(registry_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection whose outer transaction is rolled back after the test."""
-    async with registry_engine.connect() as connection:
-        transaction = await connection.begin()
+    async with rolled_back(registry_engine) as connection:
         yield connection
-        await transaction.rollback()
 
 
 @pytest.fixture
 async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     """A session inside the test's transaction, for looking at what the API stored."""
-    async with AsyncSession(
-        connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    ) as s:
+    async with savepoint_sessions(connection)() as s:
         yield s
 
 
 @pytest.fixture
 def app(registry_url: str, registry_engine: AsyncEngine, connection: AsyncConnection) -> FastAPI:
-    sessionmaker = async_sessionmaker(
-        connection,
-        expire_on_commit=False,
-        autoflush=False,
-        join_transaction_mode="create_savepoint",
-    )
+    sessionmaker = savepoint_sessions(connection)
     return _app(registry_url, registry_engine, sessionmaker)
 
 
@@ -138,9 +129,6 @@ def tokens() -> Tokens:
         sub: str = "operator-1",
         org: str | None = None,
     ) -> dict[str, str]:
-        principal = Principal(
-            subject=sub, role=Role(role), jurisdiction=jurisdiction, organization=org
-        )
-        return {"Authorization": f"Bearer {mint_token(principal, SECRET)}"}
+        return bearer(role, jurisdiction, sub, org)
 
     return make
