@@ -23,6 +23,7 @@ install: .venv/.synced
 migrate: install
 	$(RUN) selaras-registry migrate
 	$(RUN) selaras-eligibility migrate
+	$(RUN) selaras-referral migrate
 
 demo: migrate
 	$(RUN) selaras-registry demo --households $(DEMO_HOUSEHOLDS)
@@ -50,7 +51,7 @@ test-postgres: install
 lint: install
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
-	$(RUN) mypy shared/src services/registry/src services/eligibility/src
+	$(RUN) mypy shared/src services/registry/src services/eligibility/src services/referral/src
 
 format: install
 	$(RUN) ruff format .

@@ -20,6 +20,7 @@ from selaras_shared.settings import AuthSettings
 SERVICES = [
     ("registry", "selaras_registry", 8001),
     ("eligibility", "selaras_eligibility", 8002),
+    ("referral", "selaras_referral", 8003),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Selaras referral service: intake cases, closed-loop referrals, SLAs, partner webhooks."""

@@ -1,0 +1,7 @@
+"""Referral routes under /api/v1, one module per domain."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

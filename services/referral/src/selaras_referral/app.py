@@ -1,0 +1,24 @@
+"""The referral app: `create_app()` assembles the routes on the shared service frame."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from selaras_referral.api import router
+from selaras_referral.settings import ReferralSettings
+from selaras_shared.app import build_service_app
+from selaras_shared.settings import AuthSettings
+
+
+def create_app(
+    settings: ReferralSettings | None = None, auth: AuthSettings | None = None
+) -> FastAPI:
+    """Build the referral service (port 8003 by default)."""
+    settings = settings or ReferralSettings()
+    return build_service_app(
+        title="Selaras referral",
+        description="Intake cases, closed-loop referrals with SLAs, partner webhooks and audit.",
+        settings=settings,
+        auth=auth or AuthSettings(),
+        routers=[router],
+    )

@@ -1,0 +1,3 @@
+"""Referral-specific errors, built on the shared domain errors."""
+
+from __future__ import annotations

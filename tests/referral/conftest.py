@@ -1,0 +1,86 @@
+"""Referral fixtures: one migrated database per run, one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from selaras_referral.app import create_app
+from selaras_referral.cli import MIGRATIONS
+from selaras_referral.settings import ReferralSettings
+from selaras_shared.auth import TokenVerifier
+from selaras_shared.db import make_engine
+from selaras_shared.migrations import upgrade
+from selaras_shared.settings import AuthSettings
+from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
+
+AUTH = AuthSettings(jwt_secret=SECRET)
+
+Tokens = Callable[..., dict[str, str]]
+
+
+@pytest.fixture(scope="session")
+async def referral_url(databases: Any) -> str:
+    url: str = await databases.new("referral")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def referral_engine(referral_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(referral_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(referral_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose outer transaction is rolled back after the test."""
+    async with rolled_back(referral_engine) as connection:
+        yield connection
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session inside the test's transaction, for looking at what the API stored."""
+    async with savepoint_sessions(connection)() as s:
+        yield s
+
+
+@pytest.fixture
+def app(referral_url: str, referral_engine: AsyncEngine, connection: AsyncConnection) -> FastAPI:
+    sessionmaker = savepoint_sessions(connection)
+    app = create_app(ReferralSettings(database_url=referral_url, max_body_bytes=64 * 1024), AUTH)
+    app.state.engine = referral_engine
+    app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = sessionmaker
+    app.state.verifier = TokenVerifier(AUTH)
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://referral") as c:
+        yield c
+
+
+@pytest.fixture
+def tokens() -> Tokens:
+    """Authorization headers for a principal: tokens(role=..., jurisdiction=..., org=...)."""
+
+    def make(
+        role: str = "front_office",
+        jurisdiction: str = "7303",
+        sub: str = "fo-7303",
+        org: str | None = None,
+    ) -> dict[str, str]:
+        return bearer(role, jurisdiction, sub, org)
+
+    return make
