@@ -79,7 +79,13 @@ async def catalogue(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, str]
     assert await client.post(f"{API}/organizations", json=organization(), headers=tokens())
     ids = {}
     for body in (
-        program(code="PKH", areas=[""], name_id="Program Keluarga Harapan", name_en="Family Hope"),
+        program(
+            code="PKH",
+            areas=[""],
+            name_id="Program Keluarga Harapan",
+            name_en="Family Hope",
+            requires_manager_approval=False,
+        ),
         program(),
     ):
         created = await client.post(f"{API}/programs", json=body, headers=tokens())
@@ -123,6 +129,8 @@ async def test_explain_by_id_from_the_registry(
     assert modal["name"] == "Bantuan Modal Usaha"
     assert modal["owner"] == "baznas-7303"
     assert modal["source_level"] == "csr"
+    assert modal["requires_manager_approval"] is True
+    assert programs["PKH"]["requires_manager_approval"] is False
     assert modal["benefit"]["amount_rupiah"] == 2_000_000
     assert modal["rule_set"]["version"] == 1
     assert len(modal["rule_set"]["content_sha256"]) == 64

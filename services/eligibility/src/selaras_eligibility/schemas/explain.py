@@ -143,6 +143,8 @@ class ProgramExplanation(BaseModel):
     source_level: str
     owner: str
     benefit: dict[str, Any]
+    #: A referral to this programme must be approved by a manager before it is sent.
+    requires_manager_approval: bool = False
     status: ProgramStatus
     reason: str | None = None
     reason_code: str | None = None

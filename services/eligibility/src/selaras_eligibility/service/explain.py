@@ -148,6 +148,7 @@ class ExplainService:
             source_level=program.source_level,
             owner=owner,
             benefit=program.benefit,
+            requires_manager_approval=program.requires_manager_approval,
             status="unknown",
         )
         if rule_set is None:
