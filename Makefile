@@ -65,6 +65,7 @@ bench: install
 	$(RUN) python bench/snapshot.py --households $(BENCH_HOUSEHOLDS)
 	$(RUN) python bench/get_household.py
 	$(RUN) python bench/explain.py
+	BENCH_HOUSEHOLDS=$(BENCH_HOUSEHOLDS) $(RUN) python bench/screening.py
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache
