@@ -3,7 +3,6 @@ runner on the test's sessions, a fresh village per test, and a small catalogue."
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,19 +18,19 @@ from selaras_eligibility.clients import RegistryClient
 from selaras_eligibility.models import metadata
 from selaras_eligibility.screening.runner import ScreeningRunner
 from selaras_eligibility.settings import EligibilitySettings
-from selaras_registry.app import create_app as create_registry_app
-from selaras_registry.cli import MIGRATIONS as REGISTRY_MIGRATIONS
-from selaras_registry.settings import RegistrySettings
 from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_engine, make_sessionmaker, read_only
-from selaras_shared.migrations import upgrade
+from selaras_shared.db import make_sessionmaker, read_only
 from tests.eligibility.conftest import AUTH, Tokens
 from tests.eligibility.test_catalogue import organization, program, rules
+from tests.eligibility.test_explain import registry_app, registry_engine
 from tests.registry import factories
 
 API = "/api/v1"
 ON = "2025-06-01"
 _villages = itertools.count(1)
+
+#: The registry fixtures of the explain tests, shared.
+__all__ = ["registry_app", "registry_engine"]
 
 
 def fresh_village() -> str:
@@ -64,26 +63,6 @@ async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
     """A session of its own, for looking at (and changing) what the service stored."""
     async with app.state.sessionmaker() as s:
         yield s
-
-
-@pytest.fixture(scope="module")
-async def registry_engine(databases: Any) -> AsyncIterator[tuple[str, AsyncEngine]]:
-    url: str = await databases.new("registry_for_screening")
-    await asyncio.to_thread(upgrade, REGISTRY_MIGRATIONS, url)
-    engine = make_engine(url, pool_size=5)
-    yield url, engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def registry_app(registry_engine: tuple[str, AsyncEngine]) -> FastAPI:
-    url, engine = registry_engine
-    app = create_registry_app(RegistrySettings(database_url=url), AUTH)
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.read_sessionmaker = make_sessionmaker(read_only(engine))
-    app.state.verifier = TokenVerifier(AUTH)
-    return app
 
 
 @pytest.fixture
