@@ -69,6 +69,7 @@ bench: install
 	$(RUN) python bench/get_household.py
 	$(RUN) python bench/explain.py
 	$(RUN) --group bench python bench/batch_openfisca.py --households $(BENCH_HOUSEHOLDS)
+	BENCH_HOUSEHOLDS=$(BENCH_HOUSEHOLDS) $(RUN) python bench/screening.py
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache
