@@ -3,6 +3,7 @@ runner on the test's sessions, a fresh village per test, and a small catalogue."
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -105,6 +106,28 @@ async def update_household(
         headers={**headers, "If-Match": current.headers["ETag"]},
     )
     assert changed.status_code == 200, changed.text
+
+
+async def feed_shows(
+    registry: httpx.AsyncClient, tokens: Tokens, since: str, region: str, count: int
+) -> None:
+    """Wait until the registry's change feed after `since` lists `count` changes.
+
+    On PostgreSQL the feed holds back a change until every transaction that began before it
+    has ended, on the whole server; another workload sharing the server can delay it.
+    """
+    headers = tokens(role="supervisor", jurisdiction=region)
+    seen = 0
+    for _ in range(600):
+        page = await registry.get(
+            f"{API}/changes", params={"since": since, "region": region}, headers=headers
+        )
+        assert page.status_code == 200, page.text
+        seen = len(page.json()["items"])
+        if seen >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the change feed shows {seen} of {count} changes")
 
 
 async def publish(client: httpx.AsyncClient, tokens: Tokens, pid: str, doc: dict[str, Any]) -> int:

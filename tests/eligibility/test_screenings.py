@@ -30,6 +30,7 @@ from tests.eligibility.screening_support import (
     ON,
     app,
     catalogue,
+    feed_shows,
     fresh_village,
     new_household,
     registry,
@@ -189,6 +190,7 @@ async def test_rerun_follows_the_change_feed_and_matches_a_full_run(
     added = await new_household(
         registry, tokens, village_code=village, desil=5, programs_received=[]
     )
+    await feed_shows(registry, tokens, first["cursor"], village, 4)
 
     second = await run(app, client, headers, {"region": village, "on": ON})
     assert second["status"] == "succeeded", second
