@@ -85,6 +85,8 @@ def _environment(databases: dict[str, str], ports: dict[str, int], tmp: Path) ->
         "SELARAS_ELIGIBILITY_REGISTRY_URL": f"http://127.0.0.1:{ports['registry']}",
         "SELARAS_REFERRAL_REGISTRY_URL": f"http://127.0.0.1:{ports['registry']}",
         "SELARAS_REFERRAL_ELIGIBILITY_URL": f"http://127.0.0.1:{ports['eligibility']}",
+        # Webhooks go out within a fraction of a second of the change they announce.
+        "SELARAS_REFERRAL_WEBHOOK_POLL_SECONDS": "0.2",
     }
     for name in SERVICES:
         prefix = f"SELARAS_{name.upper()}_"
