@@ -1,4 +1,5 @@
-"""Referral fixtures: one migrated database per run, one rolled-back transaction per test."""
+"""Referral fixtures: one migrated database per run, one rolled-back transaction per test,
+and real registry and eligibility apps as the referral app's upstreams (see upstreams.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from selaras_referral.app import create_app
 from selaras_referral.cli import MIGRATIONS
-from selaras_referral.settings import ReferralSettings
 from selaras_shared.auth import TokenVerifier
 from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
+from tests.referral.upstreams import (
+    Upstreams,
+    upstream_apps,
+    upstream_engines,
+    upstream_settings,
+    upstreams,
+)
 from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
+
+# Fixtures defined with the upstreams, offered to every referral test.
+__all__ = ["upstream_apps", "upstream_engines", "upstreams"]
 
 AUTH = AuthSettings(jwt_secret=SECRET)
 
@@ -54,13 +64,20 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def app(referral_url: str, referral_engine: AsyncEngine, connection: AsyncConnection) -> FastAPI:
+def app(
+    referral_url: str,
+    referral_engine: AsyncEngine,
+    connection: AsyncConnection,
+    upstreams: Upstreams,
+) -> FastAPI:
     sessionmaker = savepoint_sessions(connection)
-    app = create_app(ReferralSettings(database_url=referral_url, max_body_bytes=64 * 1024), AUTH)
+    settings = upstream_settings(database_url=referral_url, max_body_bytes=64 * 1024)
+    app = create_app(settings, AUTH)
     app.state.engine = referral_engine
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = sessionmaker
     app.state.verifier = TokenVerifier(AUTH)
+    app.state.upstream = upstreams.upstream
     return app
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from selaras_referral.api import router
+from selaras_referral.service.upstream import Upstream
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.app import build_service_app
 from selaras_shared.settings import AuthSettings
@@ -15,10 +19,24 @@ def create_app(
 ) -> FastAPI:
     """Build the referral service (port 8003 by default)."""
     settings = settings or ReferralSettings()
-    return build_service_app(
+    app = build_service_app(
         title="Selaras referral",
         description="Intake cases, closed-loop referrals with SLAs, partner webhooks and audit.",
         settings=settings,
         auth=auth or AuthSettings(),
         routers=[router],
     )
+    frame_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Pooled registry and eligibility clients for the app's life, around the frame's.
+        async with frame_lifespan(app):
+            app.state.upstream = Upstream.from_settings(settings)
+            try:
+                yield
+            finally:
+                await app.state.upstream.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from selaras_shared.settings import ServiceSettings
@@ -18,3 +19,12 @@ class ReferralSettings(ServiceSettings):
     registry_url: str = "http://127.0.0.1:8001"
     #: The eligibility service, which says which programmes a household qualifies for.
     eligibility_url: str = "http://127.0.0.1:8002"
+    #: Seconds to open a connection to the registry or the eligibility service.
+    upstream_connect_timeout: float = Field(default=1.0, gt=0)
+    #: Seconds to wait for an upstream's answer once connected.
+    upstream_read_timeout: float = Field(default=2.5, gt=0)
+    #: Extra attempts of a read after a connection failure, timeout or 502/503/504.
+    upstream_retries: int = Field(default=1, ge=0, le=5)
+    #: Seconds any one upstream check may take, retries included: past it the case or
+    #: referral is recorded unchecked and the answer says what could not be checked.
+    upstream_budget_seconds: float = Field(default=3.0, gt=0, le=30)
