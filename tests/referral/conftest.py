@@ -101,3 +101,33 @@ def tokens() -> Tokens:
         return bearer(role, jurisdiction, sub, org)
 
     return make
+
+
+@pytest.fixture(scope="session")
+async def committing_engine(databases: Any) -> AsyncIterator[AsyncEngine]:
+    """A database of its own for tests whose requests commit (see `committing_client`)."""
+    url: str = await databases.new("referral_committing")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = make_engine(url, pool_size=8)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def committing_client(
+    committing_engine: AsyncEngine, upstreams: Upstreams
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose requests commit for real, each in its own transaction, so
+    that concurrent requests meet as they would in production. Its database is its own,
+    so that what the tests commit never shows in the rolled-back tests' data."""
+    from selaras_shared.db import make_sessionmaker
+
+    app = create_app(upstream_settings(database_url=str(committing_engine.url)), AUTH)
+    app.state.engine = committing_engine
+    app.state.sessionmaker = make_sessionmaker(committing_engine)
+    app.state.read_sessionmaker = app.state.sessionmaker
+    app.state.verifier = TokenVerifier(AUTH)
+    app.state.upstream = upstreams.upstream
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://referral") as c:
+        yield c

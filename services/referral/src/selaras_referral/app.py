@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from selaras_referral.api import router
+from selaras_referral.clock import system_clock
 from selaras_referral.service.upstream import Upstream
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.app import build_service_app
@@ -26,6 +27,7 @@ def create_app(
         auth=auth or AuthSettings(),
         routers=[router],
     )
+    app.state.clock = system_clock
     frame_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
+from selaras_referral.codes import Priority
 from selaras_shared.settings import ServiceSettings
+
+
+class SlaTerms(BaseModel):
+    """Days a receiver has to answer a requested referral and to resolve an accepted one."""
+
+    response_days: float = Field(gt=0, le=365)
+    resolution_days: float = Field(gt=0, le=365)
+
+
+DEFAULT_SLA: dict[Priority, SlaTerms] = {
+    Priority.urgent: SlaTerms(response_days=1, resolution_days=3),
+    Priority.high: SlaTerms(response_days=2, resolution_days=7),
+    Priority.normal: SlaTerms(response_days=3, resolution_days=14),
+    Priority.low: SlaTerms(response_days=5, resolution_days=30),
+}
 
 
 class ReferralSettings(ServiceSettings):
@@ -28,3 +46,23 @@ class ReferralSettings(ServiceSettings):
     #: Seconds any one upstream check may take, retries included: past it the case or
     #: referral is recorded unchecked and the answer says what could not be checked.
     upstream_budget_seconds: float = Field(default=3.0, gt=0, le=30)
+    #: SLA terms by priority (JSON in `SELARAS_REFERRAL_SLA`).
+    sla: dict[Priority, SlaTerms] = Field(default_factory=lambda: dict(DEFAULT_SLA))
+    #: Per programme code, terms replacing the defaults for some priorities
+    #: (`SELARAS_REFERRAL_SLA_BY_PROGRAM='{"BAZNAS_ZAKAT": {"normal": {...}}}'`).
+    sla_by_program: dict[str, dict[Priority, SlaTerms]] = Field(default_factory=dict)
+    #: Share of the time to a due date after which a referral is `at_risk`.
+    sla_at_risk_ratio: float = Field(default=0.8, gt=0, lt=1)
+    #: Days after its response due date at which a requested referral nobody answered
+    #: expires (cancelled with reason `expired`); it is escalated before that.
+    expiry_grace_days: float = Field(default=7, ge=0, le=365)
+    #: Seconds between two runs of the SLA sweep in the app; 0 leaves it to
+    #: `selaras-referral sweep` (cron) alone.
+    sweep_interval_seconds: float = Field(default=60, ge=0)
+
+    def sla_terms(self, program: str, priority: Priority) -> tuple[timedelta, timedelta]:
+        """Response and resolution durations for a referral to `program` at `priority`."""
+        terms = self.sla_by_program.get(program, {}).get(priority) or self.sla.get(
+            priority, DEFAULT_SLA[priority]
+        )
+        return timedelta(days=terms.response_days), timedelta(days=terms.resolution_days)

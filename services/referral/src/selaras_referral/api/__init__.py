@@ -4,4 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from selaras_referral.api import cases, referrals
+
 router = APIRouter()
+router.include_router(cases.router)
+router.include_router(referrals.router)

@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 from selaras_referral.models.base import ReferralModel, metadata
+from selaras_referral.models.cases import IdempotencyRecord, IntakeCase, Note
 from selaras_referral.models.outbox import OutboxEvent
+from selaras_referral.models.referrals import Referral, TrailEntry
 
-__all__ = ["OutboxEvent", "ReferralModel", "metadata"]
+__all__ = [
+    "IdempotencyRecord",
+    "IntakeCase",
+    "Note",
+    "OutboxEvent",
+    "Referral",
+    "ReferralModel",
+    "TrailEntry",
+    "metadata",
+]
