@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from selaras_referral.api import router
+from selaras_referral.service.delivery import with_webhook_dispatcher
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.app import build_service_app
 from selaras_shared.settings import AuthSettings
@@ -15,10 +16,13 @@ def create_app(
 ) -> FastAPI:
     """Build the referral service (port 8003 by default)."""
     settings = settings or ReferralSettings()
-    return build_service_app(
+    app = build_service_app(
         title="Selaras referral",
         description="Intake cases, closed-loop referrals with SLAs, partner webhooks and audit.",
         settings=settings,
         auth=auth or AuthSettings(),
         routers=[router],
     )
+    # Webhooks: an HTTP client for receivers and the outbox dispatcher (see service/delivery).
+    app.router.lifespan_context = with_webhook_dispatcher(app.router.lifespan_context, settings)
+    return app

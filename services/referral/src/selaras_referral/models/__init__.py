@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from selaras_referral.models.base import ReferralModel, metadata
 from selaras_referral.models.outbox import OutboxEvent
+from selaras_referral.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription  # noqa: F401
 
 __all__ = ["OutboxEvent", "ReferralModel", "metadata"]

@@ -1,0 +1,1 @@
+"""Queries of the referral tables, one module per domain."""

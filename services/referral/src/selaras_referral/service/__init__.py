@@ -1,0 +1,1 @@
+"""Domain rules of the referral service, one module per domain."""
