@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlmodel import col
 
 from selaras_referral.app import create_app
-from selaras_referral.cli import MIGRATIONS
+from selaras_referral.cli import MIGRATIONS, deliver
 from selaras_referral.events import emit
 from selaras_referral.models.outbox import OutboxEvent
 from selaras_referral.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -446,14 +446,15 @@ async def own_database(databases: Any) -> str:
 
 
 async def _subscribe_directly(
-    sessions: async_sessionmaker[AsyncSession], url: str
+    sessions: async_sessionmaker[AsyncSession], url: str, organization: str
 ) -> WebhookSubscription:
+    # Each test on the shared database uses its own organisation, so sees only its events.
     async with sessions() as session:
         subscription = WebhookSubscription(
             url=url,
             secret=SECRET,
             event_types=["referral.*"],
-            organization="baznas-7303",
+            organization=organization,
             jurisdiction="7303",
             created_by="test",
         )
@@ -468,8 +469,8 @@ async def test_concurrent_dispatchers_never_send_a_delivery_twice(
     engines = [make_engine(own_database, pool_size=2) for _ in range(3)]
     try:
         writer = make_sessionmaker(engines[0])
-        subscription = await _subscribe_directly(writer, receiver.url)
-        events = [await emit_event(writer) for _ in range(60)]
+        subscription = await _subscribe_directly(writer, receiver.url, "org-concurrent")
+        events = [await emit_event(writer, organization="org-concurrent") for _ in range(60)]
         async with httpx.AsyncClient() as http:
             runs = [
                 dispatcher(make_sessionmaker(e), http, clock, webhook_batch_size=4) for e in engines
@@ -500,8 +501,8 @@ async def test_the_app_runs_a_dispatcher_for_its_lifetime(
     settings = ReferralSettings(database_url=own_database, webhook_poll_seconds=0.05)
     app = create_app(settings, AUTH)
     async with app.router.lifespan_context(app):
-        subscription = await _subscribe_directly(app.state.sessionmaker, receiver.url)
-        event = await emit_event(app.state.sessionmaker)
+        subscription = await _subscribe_directly(app.state.sessionmaker, receiver.url, "org-app")
+        event = await emit_event(app.state.sessionmaker, organization="org-app")
         await asyncio.wait_for(delivered.wait(), timeout=30)
     assert [r.event_id for r in receiver.received] == [str(event.id)]
     engine = make_engine(own_database)
@@ -515,3 +516,17 @@ async def test_the_app_runs_a_dispatcher_for_its_lifetime(
         assert status == "delivered"
     finally:
         await engine.dispose()
+
+
+async def test_the_deliver_command_sends_what_is_due(own_database: str, receiver: Receiver) -> None:
+    settings = ReferralSettings(database_url=own_database)
+    engine = make_engine(own_database)
+    try:
+        writer = make_sessionmaker(engine)
+        await _subscribe_directly(writer, receiver.url, "org-cli")
+        events = [await emit_event(writer, organization="org-cli") for _ in range(3)]
+    finally:
+        await engine.dispose()
+    assert await deliver(settings, once=True) == 3
+    assert sorted(r.event_id for r in receiver.received) == sorted(str(e.id) for e in events)
+    assert await deliver(settings, once=True) == 0
