@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from selaras_referral.api import router
 from selaras_referral.clock import system_clock
+from selaras_referral.service.delivery import with_webhook_dispatcher
 from selaras_referral.service.upstream import Upstream
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.app import build_service_app
@@ -41,4 +42,6 @@ def create_app(
                 await app.state.upstream.aclose()
 
     app.router.lifespan_context = lifespan
+    # Webhooks: an HTTP client for receivers and the outbox dispatcher (see service/delivery).
+    app.router.lifespan_context = with_webhook_dispatcher(app.router.lifespan_context, settings)
     return app

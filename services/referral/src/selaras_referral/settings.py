@@ -60,6 +60,31 @@ class ReferralSettings(ServiceSettings):
     #: `selaras-referral sweep` (cron) alone.
     sweep_interval_seconds: float = Field(default=60, ge=0)
 
+    # --- webhooks -----------------------------------------------------------------------
+    #: Run the webhook dispatcher inside the API process; `false` on replicas that only
+    #: serve the API while `selaras-referral deliver` runs elsewhere.
+    webhook_dispatcher: bool = True
+    #: Accept plain-http webhook URLs to any host (loopback is always accepted).
+    webhook_allow_http: bool = False
+    #: Seconds a receiver has to answer one delivery, connection included.
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    #: The first retry waits this long; each further one twice as long ...
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    #: ... up to this cap.
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    #: Fraction of each wait taken off at random, so that retries of many deliveries
+    #: to one receiver that was down do not arrive all at once when it comes back.
+    webhook_backoff_jitter: float = Field(default=0.2, ge=0, le=1)
+    #: Attempts before a delivery is given up as `failed` (a replay queues it again).
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+    #: Deliveries a dispatcher claims at a time, and sends at most this many at once.
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    #: How long a claim holds: another dispatcher may take a delivery over only after
+    #: this (a dispatcher that crashed mid-send), so it is kept well above the timeout.
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    #: Seconds an idle dispatcher waits before looking for due deliveries again.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
     def sla_terms(self, program: str, priority: Priority) -> tuple[timedelta, timedelta]:
         """Response and resolution durations for a referral to `program` at `priority`."""
         terms = self.sla_by_program.get(program, {}).get(priority) or self.sla.get(

@@ -6,6 +6,7 @@ from selaras_referral.models.base import ReferralModel, metadata
 from selaras_referral.models.cases import IdempotencyRecord, IntakeCase, Note
 from selaras_referral.models.outbox import OutboxEvent
 from selaras_referral.models.referrals import Referral, TrailEntry
+from selaras_referral.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "IdempotencyRecord",
@@ -15,5 +16,8 @@ __all__ = [
     "Referral",
     "ReferralModel",
     "TrailEntry",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]
