@@ -224,6 +224,18 @@ class Receiver:
                 self._arrived.wait(left)
 
 
+def wait_until(
+    done: Callable[[], bool], what: str, state: Callable[[], Any], timeout: float = 15.0
+) -> None:
+    """Wait (bounded) for something another process does after answering, such as the
+    webhook dispatcher logging a delivery; fail with `state()` if it never happens."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout}s: {what}; state: {state()}")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """The partner's webhook receiver, listening for the test."""
