@@ -165,6 +165,24 @@ class ServiceClient:
 
     # --- calls ------------------------------------------------------------------------
 
+    async def read_object(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str],
+        not_found: DomainError,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        """A read answered by one JSON object: `not_found` on a 404 (the thing is unknown,
+        or hidden from the caller), our own problem for any other status but 200."""
+        response = await self.read(method, path, headers=headers, json=json)
+        if response.status_code == 200:
+            return self.json_object(response)
+        if response.status_code == 404:
+            raise not_found
+        raise self.problem(response)
+
     async def read(
         self,
         method: str,

@@ -57,15 +57,13 @@ class RegistryClient(ServiceClient):
         headers = forwarded_headers(
             authorization=authorization, accept_language=accept_language, purpose=purpose
         )
-        response = await self.read("GET", f"/api/v1/households/{household_id}", headers=headers)
-        if response.status_code == 200:
-            return self.json_object(response)
-        if response.status_code == 404:
-            raise NotFound(
-                Text(
-                    "Rumah tangga {id} tidak ditemukan",
-                    "Household {id} not found",
-                    {"id": str(household_id)},
-                )
+        not_found = NotFound(
+            Text(
+                "Rumah tangga {id} tidak ditemukan",
+                "Household {id} not found",
+                {"id": str(household_id)},
             )
-        raise self.problem(response)
+        )
+        return await self.read_object(
+            "GET", f"/api/v1/households/{household_id}", headers=headers, not_found=not_found
+        )

@@ -64,14 +64,12 @@ class RegistryClient(_ReferralUpstream):
         A household outside the caller's jurisdiction is a 404 from the registry, and
         `NotFound` here: the answer does not reveal that it exists.
         """
-        response = await self.read(
-            "GET", f"/api/v1/households/{household_id}", headers={**headers, "X-Purpose": PURPOSE}
+        return await self.read_object(
+            "GET",
+            f"/api/v1/households/{household_id}",
+            headers={**headers, "X-Purpose": PURPOSE},
+            not_found=_household_not_found(household_id),
         )
-        if response.status_code == 200:
-            return self.json_object(response)
-        if response.status_code == 404:
-            raise _household_not_found(household_id)
-        raise self.problem(response)
 
 
 class EligibilityClient(_ReferralUpstream):
@@ -87,17 +85,13 @@ class EligibilityClient(_ReferralUpstream):
     async def explain(self, household_id: uuid.UUID, headers: dict[str, str]) -> dict[str, Any]:
         """The explain answer for a registry household, today, for every programme covering
         it (a POST that only computes, hence retried like a read)."""
-        response = await self.read(
+        return await self.read_object(
             "POST",
             "/api/v1/eligibility/explain",
             headers=headers,
             json={"household_id": str(household_id)},
+            not_found=_household_not_found(household_id),
         )
-        if response.status_code == 200:
-            return self.json_object(response)
-        if response.status_code == 404:
-            raise _household_not_found(household_id)
-        raise self.problem(response)
 
     async def program(self, code: str, headers: dict[str, str]) -> dict[str, Any] | None:
         """The catalogue's programme with this code, or None when there is none.
