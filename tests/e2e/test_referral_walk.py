@@ -221,17 +221,12 @@ def test_a_family_from_intake_to_closing(system: System, receiver: Receiver) -> 
         assert rejected["reason"] == "Kuota BPNT desa sudah penuh"
 
         # BAZNAS got each of its referral's transitions, signed, and nothing of others'.
-        receiver.wait_for(event("referral.closed", zakat["id"]))
+        # (Deliveries are concurrent: they may arrive in any order.)
+        for status in ("requested", "accepted", "in_progress", "completed", "closed"):
+            receiver.wait_for(event(f"referral.{status}", zakat["id"]))
         seen = {d.json()["id"]: d for d in receiver.deliveries}
         assert all(signed_by(WEBHOOK_SECRET, d) for d in seen.values())
         assert {d.json()["subject"]["id"] for d in seen.values()} == {zakat["id"]}
-        assert {d.json()["type"] for d in seen.values()} >= {
-            "referral.requested",
-            "referral.accepted",
-            "referral.in_progress",
-            "referral.completed",
-            "referral.closed",
-        }
 
         # The dispatcher records a delivery once the receiver has answered: wait for it.
         def recorded() -> list[tuple[str, str]]:
