@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from selaras_shared.errors import FieldIssue, InvalidInput, PreconditionRequired
 from selaras_shared.i18n import Text
@@ -19,6 +21,8 @@ from selaras_shared.i18n import Text
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 #: The response header set on an answer that is a stored one replayed.
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+R = TypeVar("R")
 
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 
@@ -84,3 +88,29 @@ def require_same_request(stored_digest: str, digest: str) -> None:
             )
         ],
     )
+
+
+class IdempotencyStore(Generic[R]):
+    """Stored answers to keyed writes, one per (scope, subject, key), in a service's own
+    table (`model`: a table with `scope`, `subject` and `key` columns, unique together)."""
+
+    def __init__(self, session: AsyncSession, model: type[R]) -> None:
+        self.session = session
+        self.model = model
+
+    async def find(self, scope: str, subject: str, key: str) -> R | None:
+        """The stored record of this key, fresh from the database."""
+        model: Any = self.model
+        found: R | None = await self.session.scalar(
+            select(self.model)
+            .where(model.scope == scope, model.subject == subject, model.key == key)
+            .execution_options(populate_existing=True)
+        )
+        return found
+
+    async def claim(self, record: R) -> None:
+        """Insert the record before doing the work, so that a concurrent request with the
+        same key meets the unique index (on PostgreSQL it waits for this transaction) before
+        doing any. Raises IntegrityError when the key is already stored."""
+        self.session.add(record)
+        await self.session.flush()

@@ -1,4 +1,5 @@
-"""`selaras-referral`: migrate the database, serve the API, deliver webhooks."""
+"""`selaras-referral`: migrate the database, run the SLA sweep, serve the API, deliver
+webhooks."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import sys
 import httpx
 
 from selaras_referral.service.delivery import Dispatcher
+from selaras_referral.service.sla import SweepReport, sweep
 from selaras_referral.settings import ReferralSettings
-from selaras_shared.db import make_engine, make_sessionmaker
+from selaras_shared.db import make_engine, make_sessionmaker, utcnow
 from selaras_shared.migrations import upgrade
 
 MIGRATIONS = "selaras_referral:migrations"
@@ -20,6 +22,18 @@ MIGRATIONS = "selaras_referral:migrations"
 def migrate(settings: ReferralSettings) -> None:
     """Bring the referral database to the latest migration."""
     upgrade(MIGRATIONS, settings.database_url)
+
+
+async def run_sweep(settings: ReferralSettings) -> SweepReport:
+    """One SLA sweep over the configured database, committed."""
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            report = await sweep(session, settings, utcnow())
+            await session.commit()
+        return report
+    finally:
+        await engine.dispose()
 
 
 async def deliver(settings: ReferralSettings, *, once: bool) -> int:
@@ -47,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="selaras-referral", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser(
+        "sweep", help="escalate overdue referrals and expire unanswered ones (run from cron)"
+    )
     deliver_command = commands.add_parser(
         "deliver", help="send due webhook deliveries (alongside or instead of the API's)"
     )
@@ -62,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "migrate":
         migrate(settings)
+        return 0
+    if args.command == "sweep":
+        report = asyncio.run(run_sweep(settings))
+        print(f"escalated {report.escalated}, expired {report.expired}")
         return 0
     if args.command == "deliver":
         sent = asyncio.run(deliver(settings, once=args.once))

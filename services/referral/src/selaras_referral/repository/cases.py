@@ -1,4 +1,4 @@
-"""Case, note and idempotency-record queries."""
+"""Case and note queries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from selaras_referral.models import IdempotencyRecord, IntakeCase, Note
+from selaras_referral.models import IntakeCase, Note
 from selaras_referral.repository.pages import newest_first
 
 
@@ -79,29 +79,3 @@ class NoteRepository:
             limit=limit,
             cursor=cursor,
         )
-
-
-class IdempotencyRepository:
-    """Stored answers to keyed writes, one per (scope, subject, key)."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def find(self, scope: str, subject: str, key: str) -> IdempotencyRecord | None:
-        """The stored record of this key, fresh from the database."""
-        return await self.session.scalar(
-            select(IdempotencyRecord)
-            .where(
-                col(IdempotencyRecord.scope) == scope,
-                col(IdempotencyRecord.subject) == subject,
-                col(IdempotencyRecord.key) == key,
-            )
-            .execution_options(populate_existing=True)
-        )
-
-    async def claim(self, record: IdempotencyRecord) -> None:
-        """Insert the record before doing the work: a concurrent request with the same key
-        meets the unique index (on PostgreSQL it waits for this transaction) and raises
-        IntegrityError."""
-        self.session.add(record)
-        await self.session.flush()

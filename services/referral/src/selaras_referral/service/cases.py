@@ -16,7 +16,7 @@ from selaras_referral import errors
 from selaras_referral.codes import CaseStatus
 from selaras_referral.events import emit
 from selaras_referral.models import IdempotencyRecord, IntakeCase
-from selaras_referral.repository.cases import CaseRepository, IdempotencyRepository
+from selaras_referral.repository.cases import CaseRepository
 from selaras_referral.repository.referrals import ReferralRepository
 from selaras_referral.schemas.cases import CaseCreate, CaseUpdate
 from selaras_referral.service import access
@@ -27,7 +27,7 @@ from selaras_shared.auth import Principal
 from selaras_shared.errors import Conflict, Forbidden
 from selaras_shared.etag import stale
 from selaras_shared.i18n import Text
-from selaras_shared.idempotency import request_digest, require_same_request
+from selaras_shared.idempotency import IdempotencyStore, request_digest, require_same_request
 
 SCOPE = "cases"
 
@@ -49,7 +49,7 @@ class CaseService:
         self.principal = principal
         self.now = now
         self.cases = CaseRepository(session)
-        self.idempotency = IdempotencyRepository(session)
+        self.idempotency = IdempotencyStore(session, IdempotencyRecord)
 
     def authorize_create(self, body: CaseCreate) -> None:
         """Refuse before anything is asked of the registry: wrong role (403), or a village

@@ -167,7 +167,7 @@ class ReferralService:
             )
         )
         # A draft is not yet addressed to anyone: its event goes to the referring side only.
-        await self._announce(referral, {"from": None, "to": "draft", "reason": None}, receiver=None)
+        await self.announce(referral, {"from": None, "to": "draft", "reason": None}, receiver=None)
         return referral
 
     async def _check_reroutable(self, parent: Referral, case: IntakeCase) -> None:
@@ -333,7 +333,7 @@ class ReferralService:
         found = await self.referrals.get(referral.id)
         assert found is not None
         changed = found[0]
-        await self._announce(
+        await self.announce(
             changed, {"from": current.value, "to": request.to.value, "reason": request.reason}
         )
         return changed
@@ -369,9 +369,10 @@ class ReferralService:
             values["closed_at"] = self.now
         return values
 
-    async def _announce(
+    async def announce(
         self, referral: Referral, change: dict[str, Any], *, receiver: str | None = ""
     ) -> None:
+        """Emit `referral.<to>` (or the `to` given) with the referral's read model."""
         data = referral_read(referral, self.now, self.settings.sla_at_risk_ratio).model_dump(
             mode="json"
         )
