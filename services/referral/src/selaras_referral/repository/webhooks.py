@@ -220,22 +220,27 @@ class WebhookRepository:
         ]
 
     async def settle(
-        self, claimed: Claimed, values: dict[str, Any], attempt: WebhookAttempt
-    ) -> bool:
-        """Record an attempt and its effect, if the claim still holds (False otherwise:
-        the subscription was deleted, or the claim expired and another took it over)."""
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+        self, token: uuid.UUID, delivery_ids: Sequence[uuid.UUID], values: dict[str, Any]
+    ) -> set[uuid.UUID]:
+        """Count one more attempt on the deliveries still claimed with `token` and set
+        `values` on them; returns those it applied to (a claim is lost when the
+        subscription was deleted, a replay re-queued it, or it expired and another
+        dispatcher took the delivery over)."""
+        rows = await self.session.execute(
             update(WebhookDelivery)
             .where(
-                col(WebhookDelivery.id) == claimed.delivery_id,
-                col(WebhookDelivery.claim_token) == claimed.token,
+                col(WebhookDelivery.id).in_(delivery_ids),
+                col(WebhookDelivery.claim_token) == token,
             )
-            .values(attempts=claimed.attempt_no, claim_token=None, claimed_until=None, **values)
+            .values(
+                attempts=col(WebhookDelivery.attempts) + 1,
+                claim_token=None,
+                claimed_until=None,
+                **values,
+            )
+            .returning(col(WebhookDelivery.id))
         )
-        if result.rowcount != 1:
-            return False
-        self.session.add(attempt)
-        return True
+        return set(rows.scalars())
 
 
 def _owned_by(owner: Owner) -> Any:
