@@ -597,3 +597,29 @@ async def test_a_replay_or_delete_while_sending_wins_over_the_send(
     assert (await client.delete(base, headers=partner(tokens))).status_code == 204
     await run.record([(claimed, await run.send(claimed))])
     assert await session.scalar(select(func.count()).select_from(WebhookAttempt)) == 0
+
+
+async def test_retries_of_one_batch_each_keep_their_own_jittered_time(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    session: AsyncSession,
+    tokens: Tokens,
+    receiver: Receiver,
+    http: httpx.AsyncClient,
+    clock: MovableClock,
+) -> None:
+    sessions = savepoint_sessions(connection)
+    await subscribe(client, partner(tokens), receiver.url)
+    for _ in range(6):
+        await emit_event(sessions)
+    receiver.status = lambda n: 200 if n == 1 else 500
+    run = dispatcher(sessions, http, clock, webhook_backoff_jitter=0.5)
+    assert await run.run_until_idle() == 6
+
+    rows = (await session.scalars(select(WebhookDelivery))).all()
+    for row in rows:
+        await session.refresh(row)
+    assert sorted(r.status for r in rows) == ["delivered"] + ["pending"] * 5
+    waits = [(r.next_attempt_at - clock.now).total_seconds() for r in rows if r.status == "pending"]
+    assert all(5 <= w <= 10 for w in waits) and len(set(waits)) == 5
+    assert {r.attempts for r in rows} == {1}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -220,12 +220,22 @@ class WebhookRepository:
         ]
 
     async def settle(
-        self, token: uuid.UUID, delivery_ids: Sequence[uuid.UUID], values: dict[str, Any]
+        self,
+        token: uuid.UUID,
+        delivery_ids: Sequence[uuid.UUID],
+        values: dict[str, Any],
+        next_attempts: dict[uuid.UUID, datetime] | None = None,
     ) -> set[uuid.UUID]:
         """Count one more attempt on the deliveries still claimed with `token` and set
-        `values` on them; returns those it applied to (a claim is lost when the
-        subscription was deleted, a replay re-queued it, or it expired and another
-        dispatcher took the delivery over)."""
+        `values` on them (and each its own `next_attempt_at`, if given); returns those it
+        applied to (a claim is lost when the subscription was deleted, a replay re-queued
+        it, or it expired and another dispatcher took the delivery over)."""
+        if next_attempts:
+            # One statement for a batch of retries, each with its own jittered time.
+            values = {
+                **values,
+                "next_attempt_at": case(next_attempts, value=col(WebhookDelivery.id)),
+            }
         rows = await self.session.execute(
             update(WebhookDelivery)
             .where(

@@ -225,8 +225,7 @@ class Dispatcher:
             },
         )
 
-    def _effect(self, item: Claimed, outcome: Outcome) -> dict[str, Any]:
-        now = self.clock()
+    def _effect(self, item: Claimed, outcome: Outcome, now: datetime) -> dict[str, Any]:
         values: dict[str, Any] = {
             "last_status_code": outcome.status_code,
             "last_error": outcome.error,
@@ -243,18 +242,22 @@ class Dispatcher:
         """Record attempts and their effects in one transaction; deliveries with the same
         effect (most often: delivered) are settled by one statement."""
         groups: dict[tuple[tuple[str, Any], ...], list[Claimed]] = {}
+        next_attempts: dict[uuid.UUID, datetime] = {}
+        now = self.clock()  # one time for the batch, so that like outcomes group
         for item, outcome in results:
-            effect = tuple(sorted(self._effect(item, outcome).items()))
-            groups.setdefault(effect, []).append(item)
+            change = self._effect(item, outcome, now)
+            if "next_attempt_at" in change:
+                next_attempts[item.delivery_id] = change.pop("next_attempt_at")
+            groups.setdefault(tuple(sorted(change.items())), []).append(item)
         outcomes = {item.delivery_id: outcome for item, outcome in results}
         async with self.sessions() as session:
             repo = WebhookRepository(session)
             settled: set[uuid.UUID] = set()
             for effect, items in groups.items():
                 # One claim, one token: every item of a batch carries the same.
-                settled |= await repo.settle(
-                    items[0].token, [i.delivery_id for i in items], dict(effect)
-                )
+                ids = [i.delivery_id for i in items]
+                retries = {i: next_attempts[i] for i in ids if i in next_attempts}
+                settled |= await repo.settle(items[0].token, ids, dict(effect), retries)
             for item, _ in results:
                 if item.delivery_id not in settled:
                     _log.info("delivery %s: claim lost, attempt not recorded", item.delivery_id)
