@@ -67,6 +67,7 @@ bench: install
 	$(RUN) python bench/get_household.py
 	$(RUN) python bench/explain.py
 	$(RUN) python bench/referral_flow.py
+	$(RUN) python bench/webhooks.py
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -329,3 +329,10 @@ async def test_a_ping_reaches_the_receiver_signed(
         select(WebhookSubscription).where(col(WebhookSubscription.id) == uuid.UUID(created["id"]))
     )
     assert stored.one().active is True
+
+
+async def test_the_signature_scheme_is_in_the_api_docs(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    described = spec["paths"]["/api/v1/webhooks"]["post"]["description"]
+    assert "Selaras-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256" in described
+    assert "/api/v1/webhooks/{subscription_id}/replay" in spec["paths"]

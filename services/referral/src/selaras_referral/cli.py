@@ -40,7 +40,7 @@ async def deliver(settings: ReferralSettings, *, once: bool) -> int:
     """Deliver webhooks: what is due now (`once`), or until SIGINT/SIGTERM; returns how
     many deliveries were sent (with `once`)."""
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    limits = httpx.Limits(max_connections=settings.webhook_batch_size)
+    limits = httpx.Limits(max_connections=settings.webhook_concurrency)
     try:
         async with httpx.AsyncClient(limits=limits) as http:
             dispatcher = Dispatcher(make_sessionmaker(engine), http, settings)

@@ -77,8 +77,10 @@ class ReferralSettings(ServiceSettings):
     webhook_backoff_jitter: float = Field(default=0.2, ge=0, le=1)
     #: Attempts before a delivery is given up as `failed` (a replay queues it again).
     webhook_max_attempts: int = Field(default=12, ge=1, le=100)
-    #: Deliveries a dispatcher claims at a time, and sends at most this many at once.
+    #: Deliveries a dispatcher claims at a time ...
     webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    #: ... and how many of them it sends at once (per dispatcher).
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
     #: How long a claim holds: another dispatcher may take a delivery over only after
     #: this (a dispatcher that crashed mid-send), so it is kept well above the timeout.
     webhook_lease_seconds: float = Field(default=60.0, gt=0)

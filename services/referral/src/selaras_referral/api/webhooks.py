@@ -1,20 +1,4 @@
-"""Webhook routes: subscriptions, their delivery log, replays and a test ping.
-
-Every delivery is `POST <url>` with the event as JSON,
-
-    {"id": <event id>, "type": "referral.accepted", "occurred_at": "...Z",
-     "organization": "baznas-7303", "region": "7303012001",
-     "subject": {"type": "referral", "id": "..."}, "data": {...}}
-
-and the headers `Selaras-Event-Id`, `Selaras-Event-Type`, `Selaras-Timestamp`,
-`Selaras-Delivery-Id`, `Selaras-Delivery-Attempt` and
-`Selaras-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
-A receiver recomputes the HMAC over the raw body bytes, compares in constant time,
-rejects a `t` more than five minutes from its clock, answers 2xx quickly, and ignores an
-event id it has already processed: delivery is at least once, and a retry or a replay
-carries the same event id. Anything but a 2xx within the timeout is retried with
-exponential backoff; after the last attempt the delivery is `failed` until replayed.
-"""
+"""Webhook routes: subscriptions, their delivery log, replays and a test ping."""
 
 from __future__ import annotations
 
@@ -44,6 +28,28 @@ from selaras_shared.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, encode_cur
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
+#: How deliveries look and how to verify them; shown in the OpenAPI description of the
+#: subscription endpoint, where a partner's developer looks first.
+DELIVERY_FORMAT = """Subscribe a URL to event types; the answer carries a generated secret, once.
+
+Every delivery is `POST <url>` with the event as JSON:
+
+    {"id": "<event id>", "type": "referral.accepted", "occurred_at": "2026-11-22T10:15:00Z",
+     "organization": "baznas-7303", "region": "7303012001",
+     "subject": {"type": "referral", "id": "..."}, "data": {...}}
+
+with the headers `Selaras-Event-Id`, `Selaras-Event-Type`, `Selaras-Timestamp`,
+`Selaras-Delivery-Id`, `Selaras-Delivery-Attempt` and
+
+    Selaras-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>
+
+A receiver recomputes the HMAC over the raw body bytes, compares in constant time, rejects
+a `t` more than five minutes from its clock, answers 2xx quickly, and ignores an event id
+it has already processed: delivery is at least once, and a retry or a replay carries the
+same event id. Anything but a 2xx within the timeout is retried with exponential backoff
+and jitter; after the last attempt the delivery is `failed` until replayed.
+"""
+
 IfMatch = Annotated[str | None, Header(description="ETag of the version being changed")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the last page")]
@@ -65,7 +71,7 @@ def _subscription_after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None
     return read_cursor(cursor, "after", lambda v: (datetime.fromisoformat(v[0]), uuid.UUID(v[1])))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, description=DELIVERY_FORMAT)
 async def create_webhook(body: WebhookCreate, service: Service, response: Response) -> WebhookRead:
     """Subscribe a URL to event types; the answer carries a generated secret, once."""
     created = await service.create(body)

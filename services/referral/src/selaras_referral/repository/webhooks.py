@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -220,22 +220,37 @@ class WebhookRepository:
         ]
 
     async def settle(
-        self, claimed: Claimed, values: dict[str, Any], attempt: WebhookAttempt
-    ) -> bool:
-        """Record an attempt and its effect, if the claim still holds (False otherwise:
-        the subscription was deleted, or the claim expired and another took it over)."""
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+        self,
+        token: uuid.UUID,
+        delivery_ids: Sequence[uuid.UUID],
+        values: dict[str, Any],
+        next_attempts: dict[uuid.UUID, datetime] | None = None,
+    ) -> set[uuid.UUID]:
+        """Count one more attempt on the deliveries still claimed with `token` and set
+        `values` on them (and each its own `next_attempt_at`, if given); returns those it
+        applied to (a claim is lost when the subscription was deleted, a replay re-queued
+        it, or it expired and another dispatcher took the delivery over)."""
+        if next_attempts:
+            # One statement for a batch of retries, each with its own jittered time.
+            values = {
+                **values,
+                "next_attempt_at": case(next_attempts, value=col(WebhookDelivery.id)),
+            }
+        rows = await self.session.execute(
             update(WebhookDelivery)
             .where(
-                col(WebhookDelivery.id) == claimed.delivery_id,
-                col(WebhookDelivery.claim_token) == claimed.token,
+                col(WebhookDelivery.id).in_(delivery_ids),
+                col(WebhookDelivery.claim_token) == token,
             )
-            .values(attempts=claimed.attempt_no, claim_token=None, claimed_until=None, **values)
+            .values(
+                attempts=col(WebhookDelivery.attempts) + 1,
+                claim_token=None,
+                claimed_until=None,
+                **values,
+            )
+            .returning(col(WebhookDelivery.id))
         )
-        if result.rowcount != 1:
-            return False
-        self.session.add(attempt)
-        return True
+        return set(rows.scalars())
 
 
 def _owned_by(owner: Owner) -> Any:

@@ -193,6 +193,7 @@ class Dispatcher:
         self.backoff = Backoff.from_settings(settings)
         self.clock = clock
         self.rng = rng or random.Random()
+        self._gate = asyncio.Semaphore(settings.webhook_concurrency)
 
     async def claim(self) -> list[Claimed]:
         """Claim the next batch of due deliveries (committed before anything is sent)."""
@@ -206,7 +207,11 @@ class Dispatcher:
         return claimed
 
     async def send(self, item: Claimed) -> Outcome:
-        """POST one claimed delivery."""
+        """POST one claimed delivery (at most `webhook_concurrency` at once)."""
+        async with self._gate:
+            return await self._post(item)
+
+    async def _post(self, item: Claimed) -> Outcome:
         return await post_signed(
             self.http,
             url=item.url,
@@ -220,8 +225,7 @@ class Dispatcher:
             },
         )
 
-    def _effect(self, item: Claimed, outcome: Outcome) -> dict[str, Any]:
-        now = self.clock()
+    def _effect(self, item: Claimed, outcome: Outcome, now: datetime) -> dict[str, Any]:
         values: dict[str, Any] = {
             "last_status_code": outcome.status_code,
             "last_error": outcome.error,
@@ -235,20 +239,40 @@ class Dispatcher:
         return {**values, "next_attempt_at": now + self.backoff.delay(failures, self.rng)}
 
     async def record(self, results: list[tuple[Claimed, Outcome]]) -> None:
-        """Record attempts and their effects in one transaction."""
+        """Record attempts and their effects in one transaction; deliveries with the same
+        effect (most often: delivered) are settled by one statement."""
+        groups: dict[tuple[tuple[str, Any], ...], list[Claimed]] = {}
+        next_attempts: dict[uuid.UUID, datetime] = {}
+        now = self.clock()  # one time for the batch, so that like outcomes group
+        for item, outcome in results:
+            change = self._effect(item, outcome, now)
+            if "next_attempt_at" in change:
+                next_attempts[item.delivery_id] = change.pop("next_attempt_at")
+            groups.setdefault(tuple(sorted(change.items())), []).append(item)
+        outcomes = {item.delivery_id: outcome for item, outcome in results}
         async with self.sessions() as session:
             repo = WebhookRepository(session)
-            for item, outcome in results:
-                attempt = WebhookAttempt(
-                    delivery_id=item.delivery_id,
-                    attempt_no=item.attempt_no,
-                    attempted_at=outcome.attempted_at,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    duration_ms=outcome.duration_ms,
-                )
-                if not await repo.settle(item, self._effect(item, outcome), attempt):
+            settled: set[uuid.UUID] = set()
+            for effect, items in groups.items():
+                # One claim, one token: every item of a batch carries the same.
+                ids = [i.delivery_id for i in items]
+                retries = {i: next_attempts[i] for i in ids if i in next_attempts}
+                settled |= await repo.settle(items[0].token, ids, dict(effect), retries)
+            for item, _ in results:
+                if item.delivery_id not in settled:
                     _log.info("delivery %s: claim lost, attempt not recorded", item.delivery_id)
+                    continue
+                outcome = outcomes[item.delivery_id]
+                session.add(
+                    WebhookAttempt(
+                        delivery_id=item.delivery_id,
+                        attempt_no=item.attempt_no,
+                        attempted_at=outcome.attempted_at,
+                        status_code=outcome.status_code,
+                        error=outcome.error,
+                        duration_ms=outcome.duration_ms,
+                    )
+                )
             await session.commit()
 
     async def run_once(self) -> int:
@@ -291,7 +315,7 @@ def with_webhook_dispatcher(inner: Lifespan, settings: ReferralSettings) -> Life
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with inner(app):
             http = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=settings.webhook_batch_size)
+                limits=httpx.Limits(max_connections=settings.webhook_concurrency)
             )
             app.state.webhook_http = http
             stop = asyncio.Event()
