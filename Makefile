@@ -70,6 +70,8 @@ bench: install
 	$(RUN) python bench/explain.py
 	$(RUN) --group bench python bench/batch_openfisca.py --households $(BENCH_HOUSEHOLDS)
 	BENCH_HOUSEHOLDS=$(BENCH_HOUSEHOLDS) $(RUN) python bench/screening.py
+	$(RUN) python bench/referral_flow.py
+	$(RUN) python bench/webhooks.py
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,5 @@
-"""Referral fixtures: one migrated database per run, one rolled-back transaction per test."""
+"""Referral fixtures: one migrated database per run, one rolled-back transaction per test,
+and real registry and eligibility apps as the referral app's upstreams (see upstreams.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from selaras_referral.app import create_app
 from selaras_referral.cli import MIGRATIONS
-from selaras_referral.settings import ReferralSettings
 from selaras_shared.auth import TokenVerifier
 from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
 from selaras_shared.settings import AuthSettings
+from tests.referral.upstreams import (
+    Upstreams,
+    upstream_apps,
+    upstream_engines,
+    upstream_settings,
+    upstreams,
+)
 from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
+
+# Fixtures defined with the upstreams, offered to every referral test.
+__all__ = ["upstream_apps", "upstream_engines", "upstreams"]
 
 AUTH = AuthSettings(jwt_secret=SECRET)
 
@@ -54,13 +64,20 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def app(referral_url: str, referral_engine: AsyncEngine, connection: AsyncConnection) -> FastAPI:
+def app(
+    referral_url: str,
+    referral_engine: AsyncEngine,
+    connection: AsyncConnection,
+    upstreams: Upstreams,
+) -> FastAPI:
     sessionmaker = savepoint_sessions(connection)
-    app = create_app(ReferralSettings(database_url=referral_url, max_body_bytes=64 * 1024), AUTH)
+    settings = upstream_settings(database_url=referral_url, max_body_bytes=64 * 1024)
+    app = create_app(settings, AUTH)
     app.state.engine = referral_engine
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = sessionmaker
     app.state.verifier = TokenVerifier(AUTH)
+    app.state.upstream = upstreams.upstream
     return app
 
 
@@ -84,3 +101,33 @@ def tokens() -> Tokens:
         return bearer(role, jurisdiction, sub, org)
 
     return make
+
+
+@pytest.fixture(scope="session")
+async def committing_engine(databases: Any) -> AsyncIterator[AsyncEngine]:
+    """A database of its own for tests whose requests commit (see `committing_client`)."""
+    url: str = await databases.new("referral_committing")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = make_engine(url, pool_size=8)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def committing_client(
+    committing_engine: AsyncEngine, upstreams: Upstreams
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose requests commit for real, each in its own transaction, so
+    that concurrent requests meet as they would in production. Its database is its own,
+    so that what the tests commit never shows in the rolled-back tests' data."""
+    from selaras_shared.db import make_sessionmaker
+
+    app = create_app(upstream_settings(database_url=str(committing_engine.url)), AUTH)
+    app.state.engine = committing_engine
+    app.state.sessionmaker = make_sessionmaker(committing_engine)
+    app.state.read_sessionmaker = app.state.sessionmaker
+    app.state.verifier = TokenVerifier(AUTH)
+    app.state.upstream = upstreams.upstream
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://referral") as c:
+        yield c

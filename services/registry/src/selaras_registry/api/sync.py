@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from selaras_registry.deps import Session, get_caller
 from selaras_registry.schemas.sync import SyncBatch, SyncResponse
 from selaras_registry.service import Caller
-from selaras_registry.service.sync import SyncService, idempotency_key
+from selaras_registry.service.sync import SyncService
 from selaras_shared.i18n import negotiate_language
+from selaras_shared.idempotency import idempotency_key
 
 router = APIRouter(tags=["sync"])
 

@@ -4,37 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from selaras_registry.models import IdempotencyRecord
+from selaras_shared.idempotency import IdempotencyStore
 
 
-class IdempotencyRepository:
+class IdempotencyRepository(IdempotencyStore[IdempotencyRecord]):
     """Queries on idempotency records, one per (scope, subject, key)."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def find(self, scope: str, subject: str, key: str) -> IdempotencyRecord | None:
-        """The stored record of this key, fresh from the database."""
-        return await self.session.scalar(
-            select(IdempotencyRecord)
-            .where(
-                col(IdempotencyRecord.scope) == scope,
-                col(IdempotencyRecord.subject) == subject,
-                col(IdempotencyRecord.key) == key,
-            )
-            .execution_options(populate_existing=True)
-        )
-
-    async def claim(self, record: IdempotencyRecord) -> None:
-        """Insert the record now, so that a concurrent request with the same key meets the
-        unique index (and, on PostgreSQL, waits for this transaction) before doing any work.
-        Raises IntegrityError when the key is already stored."""
-        self.session.add(record)
-        await self.session.flush()
+        super().__init__(session, IdempotencyRecord)
 
     async def purge(
         self,

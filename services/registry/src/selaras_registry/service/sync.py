@@ -10,9 +10,6 @@ writes nothing and answers `unchanged`.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -47,30 +44,17 @@ from selaras_shared.errors import (
     FieldIssue,
     InvalidInput,
     PreconditionFailed,
-    PreconditionRequired,
     validation_problem,
 )
 from selaras_shared.i18n import Lang, Text
+from selaras_shared.idempotency import request_digest, require_same_request
 
 SCOPE = "sync"
 DEFAULT_RETENTION = timedelta(days=7)
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-
-_KEY_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,200}")
 # Server versions start at 1, so a household the client created offline expects version 0:
 # `put` then creates it when absent, answers unchanged when an identical one exists (an
 # earlier sync whose answer was lost), and reports a conflict when it differs.
 _NEVER_SEEN = 0
-
-
-class IdempotencyKeyReused(InvalidInput):
-    """The key was already used by this principal for a different request body."""
-
-    code = "idempotency-key-reused"
-    title = Text(
-        "Idempotency-Key sudah dipakai untuk permintaan lain",
-        "Idempotency-Key already used for a different request",
-    )
 
 
 @dataclass(frozen=True)
@@ -80,44 +64,6 @@ class SyncAnswer:
     status_code: int
     body: dict[str, Any]
     replayed: bool
-
-
-def idempotency_key(value: str | None) -> str:
-    """The `Idempotency-Key` header checked: missing is 428, malformed is 422 naming it."""
-    if value is None or not value.strip():
-        raise PreconditionRequired(
-            Text(
-                "Kirim header Idempotency-Key agar pengiriman ulang aman",
-                "Send an Idempotency-Key header so that a retry is safe",
-            ),
-            errors=[
-                FieldIssue(
-                    IDEMPOTENCY_HEADER,
-                    "missing",
-                    Text("Wajib diisi", "Field required"),
-                )
-            ],
-        )
-    if _KEY_PATTERN.fullmatch(value) is None:
-        raise errors.field_invalid(
-            IDEMPOTENCY_HEADER,
-            "idempotency_key_format",
-            Text(
-                "Idempotency-Key harus 1 sampai 200 karakter A-Z, a-z, 0-9, titik, garis bawah, "
-                "titik dua atau tanda hubung",
-                "Idempotency-Key must be 1 to 200 characters of A-Z, a-z, 0-9, dot, underscore, "
-                "colon or hyphen",
-            ),
-        )
-    return value
-
-
-def request_digest(batch: SyncBatch) -> str:
-    """SHA-256 of the batch in canonical JSON (parsed, keys sorted, no whitespace)."""
-    canonical = json.dumps(
-        batch.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class SyncService:
@@ -255,24 +201,7 @@ async def purge_idempotency_records(
 
 
 def _replay(stored: IdempotencyRecord, digest: str) -> SyncAnswer:
-    if stored.request_sha256 != digest:
-        raise IdempotencyKeyReused(
-            Text(
-                "Idempotency-Key ini sudah dipakai untuk batch dengan isi berbeda; "
-                "gunakan kunci baru untuk batch baru",
-                "This Idempotency-Key was used for a batch with different content; "
-                "use a new key for a new batch",
-            ),
-            errors=[
-                FieldIssue(
-                    IDEMPOTENCY_HEADER,
-                    "idempotency_key_reused",
-                    Text(
-                        "Kunci sudah dipakai untuk isi lain", "Key already used for other content"
-                    ),
-                )
-            ],
-        )
+    require_same_request(stored.request_sha256, digest)
     return SyncAnswer(stored.status_code, dict(stored.response), replayed=True)
 
 

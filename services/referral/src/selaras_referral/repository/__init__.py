@@ -1,0 +1,1 @@
+"""Referral queries, one module per domain; repositories only flush, never commit."""
