@@ -457,3 +457,14 @@ async def test_retries_of_one_batch_each_keep_their_own_jittered_time(w: World) 
     waits = [(r.next_attempt_at - now).total_seconds() for r in rows if r.status == "pending"]
     assert all(5 <= wait <= 10 for wait in waits) and len(set(waits)) == 5
     assert {r.attempts for r in rows} == {1}
+
+
+def test_a_claim_must_outlast_the_slowest_batch() -> None:
+    with pytest.raises(ValueError, match="webhook_lease_seconds"):
+        ReferralSettings(
+            webhook_batch_size=100,
+            webhook_concurrency=10,
+            webhook_timeout_seconds=6,
+            webhook_lease_seconds=60,
+        )
+    assert ReferralSettings(webhook_lease_seconds=61, webhook_timeout_seconds=15)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import math
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from selaras_shared.settings import ServiceSettings
@@ -46,3 +49,16 @@ class ReferralSettings(ServiceSettings):
     webhook_lease_seconds: float = Field(default=60.0, gt=0)
     #: Seconds an idle dispatcher waits before looking for due deliveries again.
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_batch(self) -> Self:
+        # A claim must hold until the slowest batch is sent, or another dispatcher could
+        # send the same delivery at the same time.
+        rounds = math.ceil(self.webhook_batch_size / self.webhook_concurrency)
+        if self.webhook_lease_seconds <= rounds * self.webhook_timeout_seconds:
+            raise ValueError(
+                "webhook_lease_seconds must exceed the time to send a batch: "
+                f"{rounds} rounds x webhook_timeout_seconds = "
+                f"{rounds * self.webhook_timeout_seconds:g} s"
+            )
+        return self
