@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import json
 import os
 import resource
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
+
+from selaras_registry.demo import generate_rows
+from selaras_registry.imports.writer import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
+from selaras_registry.regions import fold
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -95,3 +105,121 @@ def peak_rss_mib(children: bool = False) -> float:
 
 
 PYTHON = sys.executable
+
+# --- loading the registry with COPY ------------------------------------------------------
+
+CHUNK = 20_000
+
+VERSION_COLUMNS = (
+    "household_id",
+    "version",
+    "village_code",
+    "changed_at",
+    "actor",
+    "actor_role",
+    "source",
+    "change",
+    "changes",
+    "document",
+)
+
+
+def _csv_chunks(count: int) -> Iterator[tuple[bytes, bytes, bytes, int]]:
+    """CSV text of households, members and versions, `CHUNK` households at a time."""
+    now = datetime.now(UTC).isoformat()
+    rows = generate_rows(count)
+    done = 0
+    while done < count:
+        size = min(CHUNK, count - done)
+        households, members, versions = io.StringIO(), io.StringIO(), io.StringIO()
+        h_out, m_out, v_out = csv.writer(households), csv.writer(members), csv.writer(versions)
+        member_count = 0
+        for _ in range(size):
+            row: dict[str, Any] = next(rows)
+            h_out.writerow(
+                (
+                    row["id"],
+                    row["kk_number"],
+                    row["address"],
+                    row["rt"],
+                    row["rw"],
+                    row["village_code"],
+                    row["desil"],
+                    row["registry_status"],
+                    json.dumps(row["housing"]),
+                    row["monthly_income"],
+                    json.dumps(row["programs_received"]),
+                    json.dumps(row["ppks"]),
+                    row["data_source"],
+                    row["verified_on"],
+                    "active",
+                    1,
+                    now,
+                    now,
+                )
+            )
+            for position, person in enumerate(row["members"]):
+                disability = person["disability"] or {}
+                m_out.writerow(
+                    (
+                        uuid.uuid4(),
+                        row["id"],
+                        person["nik"],
+                        person["name"],
+                        fold(person["name"]),
+                        person["sex"],
+                        person["birth_date"],
+                        person["relationship"],
+                        person["marital_status"],
+                        person["education"],
+                        person["in_school"],
+                        person["occupation"],
+                        disability.get("type"),
+                        disability.get("severity"),
+                        person["chronic_illness"],
+                        person["pregnant"],
+                        json.dumps(person["ppks"]),
+                        position,
+                        "active",
+                    )
+                )
+            member_count += len(row["members"])
+            version = (row["id"], 1, row["village_code"], now, "bench", "manager", "bench")
+            v_out.writerow((*version, "created", "{}", "{}"))
+        done += size
+        yield (
+            households.getvalue().encode(),
+            members.getvalue().encode(),
+            versions.getvalue().encode(),
+            member_count,
+        )
+
+
+async def load_households(connection: asyncpg.Connection, count: int) -> int:
+    """Load `count` synthetic households, their members and one version row each (empty
+    documents: the snapshot reads the tables) with COPY; returns the member count."""
+    members = 0
+    started = time.perf_counter()
+    for households_csv, members_csv, versions_csv, member_count in _csv_chunks(count):
+        async with connection.transaction():
+            await connection.copy_to_table(
+                "household",
+                source=io.BytesIO(households_csv),
+                columns=HOUSEHOLD_COLUMNS,
+                format="csv",
+            )
+            await connection.copy_to_table(
+                "member", source=io.BytesIO(members_csv), columns=MEMBER_COLUMNS, format="csv"
+            )
+            await connection.copy_to_table(
+                "household_version",
+                source=io.BytesIO(versions_csv),
+                columns=VERSION_COLUMNS,
+                format="csv",
+            )
+        members += member_count
+    await connection.execute("VACUUM ANALYZE household")
+    await connection.execute("VACUUM ANALYZE member")
+    await connection.execute("VACUUM ANALYZE household_version")
+    print(f"loaded                {time.perf_counter() - started:>12.1f} s")
+    return members

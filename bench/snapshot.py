@@ -22,142 +22,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
-import io
-import json
 import resource
 import time
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import pyarrow as pa
+from common import load_households
 from sqlalchemy.engine import make_url
 
 from selaras_registry.cli import MIGRATIONS
-from selaras_registry.demo import generate_rows
-from selaras_registry.imports.writer import HOUSEHOLD_COLUMNS, MEMBER_COLUMNS
-from selaras_registry.regions import fold
 from selaras_registry.service.changes import open_snapshot
 from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
 
 DATABASE = "selaras_bench_snapshot"
-CHUNK = 20_000
-
-VERSION_COLUMNS = (
-    "household_id",
-    "version",
-    "village_code",
-    "changed_at",
-    "actor",
-    "actor_role",
-    "source",
-    "change",
-    "changes",
-    "document",
-)
-
-
-def _csv_chunks(count: int) -> Iterator[tuple[bytes, bytes, bytes, int]]:
-    """CSV text of households, members and versions, `CHUNK` households at a time."""
-    now = datetime.now(UTC).isoformat()
-    rows = generate_rows(count)
-    done = 0
-    while done < count:
-        size = min(CHUNK, count - done)
-        households, members, versions = io.StringIO(), io.StringIO(), io.StringIO()
-        h_out, m_out, v_out = csv.writer(households), csv.writer(members), csv.writer(versions)
-        member_count = 0
-        for _ in range(size):
-            row: dict[str, Any] = next(rows)
-            h_out.writerow(
-                (
-                    row["id"],
-                    row["kk_number"],
-                    row["address"],
-                    row["rt"],
-                    row["rw"],
-                    row["village_code"],
-                    row["desil"],
-                    row["registry_status"],
-                    json.dumps(row["housing"]),
-                    row["monthly_income"],
-                    json.dumps(row["programs_received"]),
-                    json.dumps(row["ppks"]),
-                    row["data_source"],
-                    row["verified_on"],
-                    "active",
-                    1,
-                    now,
-                    now,
-                )
-            )
-            for position, person in enumerate(row["members"]):
-                disability = person["disability"] or {}
-                m_out.writerow(
-                    (
-                        uuid.uuid4(),
-                        row["id"],
-                        person["nik"],
-                        person["name"],
-                        fold(person["name"]),
-                        person["sex"],
-                        person["birth_date"],
-                        person["relationship"],
-                        person["marital_status"],
-                        person["education"],
-                        person["in_school"],
-                        person["occupation"],
-                        disability.get("type"),
-                        disability.get("severity"),
-                        person["chronic_illness"],
-                        person["pregnant"],
-                        json.dumps(person["ppks"]),
-                        position,
-                        "active",
-                    )
-                )
-            member_count += len(row["members"])
-            version = (row["id"], 1, row["village_code"], now, "bench", "manager", "bench")
-            v_out.writerow((*version, "created", "{}", "{}"))
-        done += size
-        yield (
-            households.getvalue().encode(),
-            members.getvalue().encode(),
-            versions.getvalue().encode(),
-            member_count,
-        )
-
-
-async def _load(connection: asyncpg.Connection, count: int) -> int:
-    members = 0
-    started = time.perf_counter()
-    for households_csv, members_csv, versions_csv, member_count in _csv_chunks(count):
-        async with connection.transaction():
-            await connection.copy_to_table(
-                "household",
-                source=io.BytesIO(households_csv),
-                columns=HOUSEHOLD_COLUMNS,
-                format="csv",
-            )
-            await connection.copy_to_table(
-                "member", source=io.BytesIO(members_csv), columns=MEMBER_COLUMNS, format="csv"
-            )
-            await connection.copy_to_table(
-                "household_version",
-                source=io.BytesIO(versions_csv),
-                columns=VERSION_COLUMNS,
-                format="csv",
-            )
-        members += member_count
-    await connection.execute("VACUUM ANALYZE household")
-    await connection.execute("VACUUM ANALYZE member")
-    await connection.execute("VACUUM ANALYZE household_version")
-    print(f"loaded                {time.perf_counter() - started:>12.1f} s")
-    return members
 
 
 async def _discard(_chunk: bytes) -> None:
@@ -238,7 +116,7 @@ async def main_async(args: argparse.Namespace) -> None:
         connection = await asyncpg.connect(database=DATABASE, **connect)
         try:
             if fresh:
-                await _load(connection, args.households)
+                await load_households(connection, args.households)
             households = await connection.fetchval(
                 "SELECT count(*) FROM household WHERE status = 'active'"
             )

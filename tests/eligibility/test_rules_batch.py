@@ -220,6 +220,15 @@ PARAMETERS = {
     "wanted": {"2024-01-01": "PKH"},
     "flag": {"2024-01-01": True, "2025-02-01": False},
 }
+#: The same names with other values: a rule set that differs from another only in its
+#: parameters must not be given the other's columns when they are evaluated together.
+VARIANT_PARAMETERS = {
+    "limit": {"2024-01-01": 4, "2025-01-01": 2},
+    "age_limit": {"2024-01-01": 18},
+    "floors": {"2024-01-01": ["keramik"]},
+    "wanted": {"2024-01-01": "BPNT"},
+    "flag": {"2024-01-01": False, "2025-02-01": True},
+}
 HOUSEHOLD_NUMBERS = ["desil", "monthly_income", "housing.electricity_va", "member_count"]
 HOUSEHOLD_CODES = {
     "housing.floor": ["tanah", "bambu", "keramik"],
@@ -364,6 +373,22 @@ def test_batch_agrees_with_explain_on_generated_households_and_rules(
             None if doc["members"] is None else [_round_trip(m) for m in doc["members"]]
         )
     assert_agree(rule_set, table, on)
+    # Evaluated together, rule sets share the columns of what they have in common: each
+    # still gets exactly what it gets alone.
+    variant = compiled(*rules, parameters=VARIANT_PARAMETERS)
+    together = evaluate_rule_sets([rule_set, variant, rule_set], table, on)
+    for shared, alone in zip(together, (rule_set, variant, rule_set), strict=True):
+        assert_same(shared, evaluate_batch(alone, table, on))
+
+
+def assert_same(left: BatchResult, right: BatchResult) -> None:
+    """Two batch results with the same statuses and missing fields, criterion by criterion."""
+    assert left.status.tolist() == right.status.tolist()
+    for a, b in zip(left.criteria, right.criteria, strict=True):
+        assert a.status.tolist() == b.status.tolist()
+        assert {k: v.tolist() for k, v in a.missing.items()} == {
+            k: v.tolist() for k, v in b.missing.items()
+        }
 
 
 def _round_trip(doc: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -402,6 +427,22 @@ def test_missing_data_and_empty_households_are_unknown_or_decided_as_explain_say
     ]
     assert batch.criteria[0].missing["desil"].tolist() == [True, False, False, True]
     assert [int(s) for s in batch.status] == [0, 0, 0, 0]
+
+
+def test_literals_equal_in_python_are_not_shared_between_rule_sets() -> None:
+    # 1 == True in Python; as columns a number and a flag differ (1 + 1 is 2, not true).
+    members: dict[str, Any] = {"var": "members"}
+    out_of_school = {"<": [{"+": [{"if": [{"var": "in_school"}, 1, 0]}, 1]}, 2]}
+    as_number = compiled({"some": [members, out_of_school]})
+    documents = [household(member(in_school=True)), household(member(in_school=False))]
+    table = snapshot_table(documents)
+    alone = assert_agree(as_number, table, ON)
+    assert [int(s) for s in alone.status] == [0, 1]
+    in_school = {"==": [{"if": [{"var": "in_school"}, True, False]}, True]}
+    flags = compiled({"some": [members, in_school]})
+    together = evaluate_rule_sets([flags, as_number], table, ON)
+    assert_same(together[1], alone)
+    assert [int(s) for s in together[0].status] == [1, 0]
 
 
 def test_outside_the_rule_sets_period_is_refused() -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from selaras_eligibility.api import router
 from selaras_eligibility.clients import RegistryClient
 from selaras_eligibility.documents import YAML_MEDIA_TYPES
+from selaras_eligibility.screening.runner import ScreeningRunner
 from selaras_eligibility.settings import EligibilitySettings
 from selaras_shared.app import build_service_app
 from selaras_shared.settings import AuthSettings
@@ -38,10 +39,26 @@ def create_app(
         # One pooled registry client for the app's life, around the shared frame's resources.
         async with frame_lifespan(app):
             app.state.registry = RegistryClient.from_settings(settings)
+            app.state.screening_runner = screening_runner(app, settings)
+            if settings.screening_runner:
+                app.state.screening_runner.start()
             try:
                 yield
             finally:
+                await app.state.screening_runner.stop()
                 await app.state.registry.aclose()
 
     app.router.lifespan_context = lifespan
     return app
+
+
+def screening_runner(app: FastAPI, settings: EligibilitySettings) -> ScreeningRunner:
+    """The screening job runner over the app's sessions and registry client."""
+    return ScreeningRunner(
+        app.state.sessionmaker,
+        app.state.registry,
+        data_dir=settings.data_dir,
+        stale_seconds=settings.screening_stale_seconds,
+        heartbeat_seconds=settings.screening_heartbeat_seconds,
+        feed_page=settings.registry_feed_page,
+    )

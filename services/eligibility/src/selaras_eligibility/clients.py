@@ -12,14 +12,18 @@ import logging
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
 from selaras_eligibility.settings import EligibilitySettings
 from selaras_shared.errors import (
     DomainError,
+    FieldIssue,
     Forbidden,
+    InvalidInput,
     NotFound,
     Unauthorized,
     UpstreamError,
@@ -47,13 +51,37 @@ _BAD_ANSWER = Text(
 )
 
 
+_SNAPSHOT_UNREADABLE = Text(
+    "Snapshot dari registri tidak dapat dibaca",
+    "The registry's snapshot could not be read",
+)
+_REGION_UNKNOWN = Text("Kode wilayah tidak dikenal", "Unknown region code")
+
+
+@dataclass(frozen=True)
+class RegionSnapshot:
+    """A region's households as the registry's Arrow table, and the change-feed cursor
+    it corresponds to."""
+
+    table: pa.Table
+    cursor: str
+
+
 class RegistryClient:
     """Reads households from the registry on behalf of the caller (whose token it forwards)."""
 
-    def __init__(self, http: httpx.AsyncClient, *, deadline: float = 8.0, retries: int = 2) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        deadline: float = 8.0,
+        retries: int = 2,
+        snapshot_deadline: float = 600.0,
+    ) -> None:
         self.http = http
         self.deadline = deadline
         self.retries = retries
+        self.snapshot_deadline = snapshot_deadline
 
     @classmethod
     def from_settings(
@@ -69,7 +97,12 @@ class RegistryClient:
         http = httpx.AsyncClient(
             base_url=settings.registry_url, timeout=timeout, transport=transport
         )
-        return cls(http, deadline=settings.registry_deadline, retries=settings.registry_retries)
+        return cls(
+            http,
+            deadline=settings.registry_deadline,
+            retries=settings.registry_retries,
+            snapshot_deadline=settings.registry_snapshot_deadline,
+        )
 
     async def aclose(self) -> None:
         """Close the pooled connections (at app shutdown)."""
@@ -88,14 +121,7 @@ class RegistryClient:
         A household outside the caller's jurisdiction is a 404 from the registry, and so it
         is here: the answer does not reveal that it exists.
         """
-        headers = {"X-Purpose": purpose}
-        if authorization:
-            headers["Authorization"] = authorization
-        if accept_language:
-            headers["Accept-Language"] = accept_language
-        request_id = current_request_id()
-        if request_id:
-            headers["X-Request-ID"] = request_id
+        headers = _headers(authorization, accept_language, purpose)
         response = await self._get(f"/api/v1/households/{household_id}", headers)
         if response.status_code == 200:
             try:
@@ -107,16 +133,86 @@ class RegistryClient:
             return document
         raise _mapped(response, household_id)
 
-    async def _get(self, path: str, headers: dict[str, str]) -> httpx.Response:
+    async def region_known(self, code: str, *, authorization: str | None) -> bool:
+        """Whether the registry knows the region code (province to village)."""
+        response = await self._get(
+            f"/api/v1/regions/{code}", _headers(authorization, None, "screening")
+        )
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise _mapped_region(response, code)
+
+    async def snapshot(
+        self, region: str, *, authorization: str | None, purpose: str = "screening"
+    ) -> RegionSnapshot:
+        """The region's active households as one Arrow table, read with the caller's rights
+        (masked without personal-data rights), within the snapshot deadline."""
+        response = await self._get(
+            "/api/v1/snapshots",
+            _headers(authorization, None, purpose),
+            params={"region": region},
+            deadline=self.snapshot_deadline,
+        )
+        if response.status_code != 200:
+            raise _mapped_region(response, region)
+        cursor = response.headers.get("x-change-cursor")
+        try:
+            # Zero-copy: the table's buffers point into the downloaded body.
+            with pa.ipc.open_stream(pa.py_buffer(response.content)) as reader:
+                table = reader.read_all()
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise UpstreamError(_SNAPSHOT_UNREADABLE) from exc
+        if not cursor:
+            raise UpstreamError(_SNAPSHOT_UNREADABLE)
+        return RegionSnapshot(table, cursor)
+
+    async def changes(
+        self,
+        since: str,
+        region: str,
+        *,
+        authorization: str | None,
+        limit: int = 200,
+        purpose: str = "screening",
+    ) -> dict[str, Any]:
+        """One page of the registry's change feed after `since` for the region: `items`
+        (each with the household document, null when it left the caller's jurisdiction),
+        `next_cursor` and `has_more`."""
+        response = await self._get(
+            "/api/v1/changes",
+            _headers(authorization, None, purpose),
+            params={"since": since, "region": region, "limit": limit},
+        )
+        if response.status_code != 200:
+            raise _mapped_region(response, region)
+        try:
+            page = response.json()
+        except ValueError:
+            page = None
+        if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+            raise UpstreamError(_BAD_ANSWER.with_params(status=response.status_code))
+        return page
+
+    async def _get(
+        self,
+        path: str,
+        headers: dict[str, str],
+        *,
+        params: dict[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> httpx.Response:
         """GET with bounded, jittered retries, all within the deadline."""
         started = time.monotonic()
+        deadline = deadline or self.deadline
         attempt = 0
         last: httpx.Response | None = None
         try:
-            async with asyncio.timeout(self.deadline):
+            async with asyncio.timeout(deadline):
                 while True:
                     try:
-                        last = await self.http.get(path, headers=headers)
+                        last = await self.http.get(path, headers=headers, params=params)
                         if last.status_code not in _RETRYABLE or attempt >= self.retries:
                             return last
                         _log.info("registry answered %s; retrying", last.status_code)
@@ -127,22 +223,59 @@ class RegistryClient:
                         _log.info("registry call failed (%s); retrying", type(exc).__name__)
                     pause = _BACKOFF * (2**attempt) * random.uniform(0.5, 1.5)
                     # No retry that cannot finish before the deadline: answer now instead.
-                    if time.monotonic() - started + pause >= self.deadline:
+                    if time.monotonic() - started + pause >= deadline:
                         if last is not None:
                             return last
                         raise UpstreamUnavailable(_UNAVAILABLE, headers={"Retry-After": "5"})
                     await asyncio.sleep(pause)
                     attempt += 1
         except TimeoutError as exc:
-            raise UpstreamTimeout(_TOO_SLOW.with_params(seconds=self.deadline)) from exc
+            raise UpstreamTimeout(_TOO_SLOW.with_params(seconds=deadline)) from exc
         except httpx.TimeoutException as exc:
-            raise UpstreamTimeout(_TOO_SLOW.with_params(seconds=self.deadline)) from exc
+            raise UpstreamTimeout(_TOO_SLOW.with_params(seconds=deadline)) from exc
         except httpx.TransportError as exc:
             _log.warning("registry unreachable: %s", exc)
             raise UpstreamUnavailable(_UNAVAILABLE, headers={"Retry-After": "5"}) from exc
 
 
-def _mapped(response: httpx.Response, household_id: uuid.UUID) -> DomainError:
+def _headers(
+    authorization: str | None, accept_language: str | None, purpose: str
+) -> dict[str, str]:
+    """The caller's token and language, the purpose and the request id, forwarded."""
+    headers = {"X-Purpose": purpose}
+    if authorization:
+        headers["Authorization"] = authorization
+    if accept_language:
+        headers["Accept-Language"] = accept_language
+    request_id = current_request_id()
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return headers
+
+
+def _mapped_region(response: httpx.Response, region: str) -> DomainError:
+    """Our own problem for a registry answer other than 200 to a regional read."""
+    status = response.status_code
+    if status == 422:
+        return InvalidInput(
+            _REGION_UNKNOWN, errors=[FieldIssue("region", "region_unknown", _REGION_UNKNOWN)]
+        )
+    if status == 403:
+        return Forbidden(
+            Text(
+                "Registri tidak mengizinkan Anda membaca wilayah {region}",
+                "The registry does not allow you to read region {region}",
+                {"region": region},
+            )
+        )
+    if status == 404:
+        return NotFound(
+            Text("Wilayah {code} tidak dikenal", "Region {code} is unknown", {"code": region})
+        )
+    return _mapped(response, None)
+
+
+def _mapped(response: httpx.Response, household_id: uuid.UUID | None) -> DomainError:
     """Our own problem for a registry answer other than 200."""
     status = response.status_code
     if status == 404:

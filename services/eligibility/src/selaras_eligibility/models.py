@@ -10,7 +10,16 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -101,3 +110,85 @@ class RuleSet(EligibilityModel, table=True):
     published_by: str | None = Field(default=None, max_length=200)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ScreeningSeries(EligibilityModel, table=True):
+    """Successive screenings of one region for one set of programmes, seen with one level of
+    rights (masked or not): their results are stored as changes from run to run."""
+
+    __tablename__ = "screening_series"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    #: region, rights and programmes, hashed: the identity of the series.
+    key: str = Field(sa_type=String(64), unique=True)
+    region: str = Field(sa_type=code_string(10))
+    masked: bool
+    programs: list[str] = Field(sa_column=Column(JSONVariant, nullable=False))
+    #: The sequence number of the last screening whose results were stored (0: none yet).
+    last_seq: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Screening(EligibilityModel, table=True):
+    """A batch screening job over a region: its inputs, progress, outcome and counts."""
+
+    __tablename__ = "screening"
+    __table_args__ = (Index("ix_screening_region_created", "region", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    series_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("screening_series.id"), nullable=False, index=True)
+    )
+    #: The screening's number in its series, set when its results are stored.
+    seq: int | None = None
+    region: str = Field(sa_type=code_string(10))
+    on: date
+    status: str = Field(default="queued", max_length=10)
+    #: Programmes with the rule set each is screened with (id, version, content hash).
+    rule_sets: list[dict[str, Any]] = Field(sa_column=Column(JSONVariant, nullable=False))
+    #: Programmes asked for but not screened (no rule set in force), with the reason.
+    skipped: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONVariant, nullable=False)
+    )
+    masked: bool
+    created_by: str = Field(max_length=200)
+    created_role: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: "full" (a whole snapshot) or "changes" (the previous state and the change feed).
+    mode: str | None = Field(default=None, max_length=10)
+    #: The change-feed cursor the results correspond to (the snapshot's, or the feed's).
+    cursor: str | None = Field(default=None, max_length=500)
+    #: Which step the job is at, and how many households it has so far.
+    phase: str | None = Field(default=None, max_length=20)
+    households: int | None = None
+    households_changed: int | None = None
+    rows_written: int | None = None
+    counts: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONVariant, nullable=False)
+    )
+    timings: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONVariant, nullable=False)
+    )
+    #: Why the job failed: a problem code and its detail in both languages.
+    error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONVariant))
+
+
+class ScreeningRow(EligibilityModel, table=True):
+    """One household's outcome for every programme of a series, valid from one screening
+    of the series until (not including) a later one: a re-run writes only what changed."""
+
+    __tablename__ = "screening_row"
+    __table_args__ = (PrimaryKeyConstraint("series_id", "household_id", "valid_from"),)
+
+    series_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("screening_series.id", ondelete="CASCADE"), nullable=False)
+    )
+    household_id: uuid.UUID
+    valid_from: int = Field(sa_column=Column(Integer, nullable=False))
+    valid_to: int | None = None
+    village_code: str = Field(sa_type=code_string(10))
+    #: One letter per programme of the series, in its order (see `screening.outcomes`).
+    outcomes: str = Field(max_length=200)

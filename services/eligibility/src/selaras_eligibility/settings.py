@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -25,3 +27,16 @@ class EligibilitySettings(ServiceSettings):
     registry_deadline: float = Field(default=8.0, gt=0)
     #: Extra attempts for idempotent reads after a connection failure, timeout or 502/503/504.
     registry_retries: int = Field(default=2, ge=0, le=5)
+    #: Seconds a whole snapshot download may take (a region of a million households is
+    #: a few hundred MB): the read timeout still applies to every chunk.
+    registry_snapshot_deadline: float = Field(default=600.0, gt=0)
+    #: Changes asked for per page of the registry's change feed (its maximum is 5000).
+    registry_feed_page: int = Field(default=5000, ge=1, le=5000)
+    #: Where screening state (the last evaluated snapshot of each series) is kept.
+    data_dir: Path = Path("./var/eligibility")
+    #: Run screening jobs in this process (off for tools that only migrate or load).
+    screening_runner: bool = True
+    #: Seconds without a heartbeat after which a running screening is taken for dead.
+    screening_stale_seconds: float = Field(default=60.0, gt=0)
+    #: Seconds between heartbeats of a running screening.
+    screening_heartbeat_seconds: float = Field(default=5.0, gt=0)

@@ -12,8 +12,7 @@ from selaras_eligibility.clients import RegistryClient
 from selaras_eligibility.errors import program_not_found
 from selaras_eligibility.models import Program, RuleSet
 from selaras_eligibility.repository import CatalogueRepository, ProgramFilter
-from selaras_eligibility.rules.compiler import compile_rule_set
-from selaras_eligibility.rules.document import validate_document
+from selaras_eligibility.rules.compiler.cache import CompiledRuleSetCache
 from selaras_eligibility.rules.explain import evaluate
 from selaras_eligibility.rules.fields import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from selaras_eligibility.rules.nodes import CompiledRuleSet
@@ -55,9 +54,15 @@ def today_wita() -> date:
     return datetime.now(WITA).date()
 
 
+#: Process-wide, like a `functools.lru_cache`: entries are immutable and named by content, so
+#: sharing them between requests (and app instances in one process) can never serve stale rules.
+COMPILED = CompiledRuleSetCache(maxsize=512)
+
+
 def compiled_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
-    """Compile a stored rule set (stored documents passed the compiler when written)."""
-    return compile_rule_set(validate_document(rule_set.document))
+    """A stored rule set compiled (stored documents passed the compiler when written), from
+    the cache when its content hash was compiled before."""
+    return COMPILED.compiled(rule_set.content_sha256, rule_set.document)
 
 
 class ExplainService:

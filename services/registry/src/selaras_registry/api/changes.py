@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from selaras_registry.api.params import Limit, RegionPrefix, check_region
+from selaras_registry.api.params import FeedLimit, RegionPrefix, check_region
 from selaras_registry.deps import Session, get_caller
 from selaras_registry.schemas.changes import ChangePage, ChangeRead
 from selaras_registry.service import Caller
@@ -36,7 +36,7 @@ async def list_changes(
         ),
     ] = None,
     region: RegionPrefix | None = None,
-    limit: Limit = DEFAULT_LIMIT,
+    limit: FeedLimit = DEFAULT_LIMIT,
 ) -> ChangePage:
     """Household changes after `since`, oldest first, in the caller's jurisdiction (or the
     `region` within it). A household moving out of the region shows up too

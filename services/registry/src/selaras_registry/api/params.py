@@ -12,6 +12,9 @@ from selaras_shared.i18n import Text
 from selaras_shared.pagination import MAX_LIMIT
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+#: Machine consumers (screening, offline clients) catch up on the change feed in big pages.
+FEED_MAX_LIMIT = 5000
+FeedLimit = Annotated[int, Query(ge=1, le=FEED_MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 IfMatch = Annotated[str | None, Header(description="ETag of the version being changed")]
 RegionPrefix = Annotated[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import fields
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +46,52 @@ class Run:
     def __init__(self, snapshot: Snapshot, compiled: CompiledRuleSet) -> None:
         self.snapshot = snapshot
         self.compiled = compiled
+        self._keys: dict[int, Hashable] = {}
+
+    def key(self, node: Node) -> Hashable:
+        """What the node computes, as a value: its structure with parameters replaced by
+        their values on the date and literals tagged with their type (`1` and `true` are
+        equal in Python but not as columns). Equal keys give equal columns, so a subtree
+        shared by several rule sets on one snapshot is evaluated once."""
+        found = self._keys.get(id(node))
+        if found is not None:
+            return found
+        key: Hashable
+        match node:
+            case Const(value):
+                key = ("const", type(value).__name__, value)
+            case Param(name):
+                value = self.compiled.parameter_at(name, self.snapshot.on)[0]
+                key = ("const", type(value).__name__, value)
+            case Var(spec):
+                key = ("var", spec.scope, spec.name)
+            case _:
+                parts: list[Hashable] = [type(node).__name__]
+                for part in fields(node):
+                    child = getattr(node, part.name)
+                    if isinstance(child, tuple):
+                        parts.append(tuple(self.key(item) for item in child))
+                    elif child is None or isinstance(child, str):
+                        parts.append(child)
+                    else:
+                        parts.append(self.key(child))
+                key = tuple(parts)
+        self._keys[id(node)] = key
+        return key
 
     def column(self, node: Node, n: int) -> Column:
-        """The value of `node` for every row of the level."""
+        """The value of `node` for every row of the level (shared between rule sets: the
+        columns are never changed in place)."""
+        if isinstance(node, Const | Param | Var):
+            return self._evaluate(node, n)
+        memo = self.snapshot.columns
+        key = (self.key(node), n)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = self._evaluate(node, n)
+        return found
+
+    def _evaluate(self, node: Node, n: int) -> Column:
         match node:
             case Const(value):
                 return self._constant(value, n)

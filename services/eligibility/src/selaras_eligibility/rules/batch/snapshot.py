@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
@@ -21,9 +23,7 @@ from selaras_eligibility.rules.batch.values import (
     Mask,
 )
 from selaras_eligibility.rules.fields import FieldSpec, ValueType
-from selaras_eligibility.rules.nodes import (
-    CompiledRuleSet,
-)
+from selaras_eligibility.rules.nodes import CompiledRuleSet, Node
 
 
 class Snapshot:
@@ -37,6 +37,9 @@ class Snapshot:
         self.households = table.num_rows
         self.codes: dict[str | None, int] = {None: 0}
         self.fields: dict[tuple[str, str], Column | CodeLists] = {}
+        #: Node columns by what they compute (`Run.key`), shared by the rule sets.
+        self.columns: dict[Hashable, Column] = {}
+        self.criteria: dict[Hashable, tuple[npt.NDArray[np.int8], dict[str, Mask]]] = {}
         members = self._array("members")
         if members is None:
             self.member_rows = pa.array([], pa.struct([]))
@@ -136,6 +139,20 @@ class Snapshot:
 
     # --- rule sets --------------------------------------------------------------------
 
+    def _criterion(self, run: Run, rule: Node) -> tuple[npt.NDArray[np.int8], dict[str, Mask]]:
+        """A criterion's status per household and the missing fields behind its unknowns
+        (shared by the rule sets whose criterion computes the same thing)."""
+        key = run.key(rule)
+        found = self.criteria.get(key)
+        if found is None:
+            result = run.column(rule, self.households)
+            status = np.where(result.known, np.where(result.values, TRUE, FALSE), UNKNOWN)
+            missing = {
+                name: mask & ~result.known for name, mask in result.missing.items() if mask.any()
+            }
+            found = self.criteria[key] = (status.astype(np.int8), missing)
+        return found
+
     def evaluate(self, compiled: CompiledRuleSet) -> BatchResult:
         """Every criterion of one rule set, and the rule set's overall status."""
         run = Run(self, compiled)
@@ -143,15 +160,9 @@ class Snapshot:
         any_false = np.zeros(self.households, dtype=bool)
         any_unknown = np.zeros(self.households, dtype=bool)
         for criterion in compiled.criteria:
-            result = run.column(criterion.rule, self.households)
-            status = np.where(result.known, np.where(result.values, TRUE, FALSE), UNKNOWN).astype(
-                np.int8
-            )
-            any_false |= result.known & ~result.values.astype(bool)
-            any_unknown |= ~result.known
-            missing = {
-                name: mask & ~result.known for name, mask in result.missing.items() if mask.any()
-            }
+            status, missing = self._criterion(run, criterion.rule)
+            any_false |= status == FALSE
+            any_unknown |= status == UNKNOWN
             columns.append(CriterionColumn(criterion.id, status, missing))
         overall = np.where(any_false, FALSE, np.where(any_unknown, UNKNOWN, TRUE)).astype(np.int8)
         return BatchResult(

@@ -1,0 +1,1 @@
+"""Batch screening of a region: columnar outcomes, the state kept between runs, the runner."""
