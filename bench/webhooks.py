@@ -215,6 +215,7 @@ async def main_async(args: argparse.Namespace) -> None:
             webhook_batch_size=args.batch,
             webhook_concurrency=args.concurrency,
             webhook_timeout_seconds=5,
+            webhook_lease_seconds=600,
         )
         await asyncio.to_thread(migrate, settings)
         engine = make_engine(url, pool_size=4)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
+from typing import Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from selaras_referral.codes import Priority
@@ -93,3 +95,16 @@ class ReferralSettings(ServiceSettings):
             priority, DEFAULT_SLA[priority]
         )
         return timedelta(days=terms.response_days), timedelta(days=terms.resolution_days)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_batch(self) -> Self:
+        # A claim must hold until the slowest batch is sent, or another dispatcher could
+        # send the same delivery at the same time.
+        rounds = math.ceil(self.webhook_batch_size / self.webhook_concurrency)
+        if self.webhook_lease_seconds <= rounds * self.webhook_timeout_seconds:
+            raise ValueError(
+                "webhook_lease_seconds must exceed the time to send a batch: "
+                f"{rounds} rounds x webhook_timeout_seconds = "
+                f"{rounds * self.webhook_timeout_seconds:g} s"
+            )
+        return self
