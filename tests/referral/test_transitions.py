@@ -183,6 +183,17 @@ async def test_reasons_and_outcomes_are_required_and_checked(
         },
     )
     assert in_kind.status_code == 200 and in_kind.json()["outcome"]["in_kind"] == "beras 10 kg"
+    # An enrolment alone is an outcome (health insurance pays nothing to the family).
+    enrolled = await _at(client, upstreams, S.in_progress)
+    insured = await move(
+        client,
+        enrolled["id"],
+        "completed",
+        DINSOS,
+        outcome={"service_delivered": "PBI-JKN", "enrolment_number": "0001234567890"},
+    )
+    assert insured.status_code == 200, insured.text
+    assert insured.json()["outcome"]["enrolment_number"] == "0001234567890"
 
 
 async def test_consent_must_cover_referral(client: httpx.AsyncClient, upstreams: Upstreams) -> None:

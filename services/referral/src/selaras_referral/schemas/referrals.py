@@ -21,8 +21,8 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class Outcome(Input):
-    """What the provider delivered: the service, and money (integer rupiah) or in kind,
-    with the enrolment or membership number where the programme gives one."""
+    """What the provider delivered: the service, and money (integer rupiah), goods in kind,
+    an enrolment or membership number (insurance, school aid), or several of these."""
 
     service_delivered: Annotated[str, Field(min_length=1, max_length=500)]
     people: Annotated[int, Field(ge=1, le=100)] = 1
@@ -31,9 +31,11 @@ class Outcome(Input):
     enrolment_number: Annotated[str, Field(min_length=1, max_length=100)] | None = None
 
     @model_validator(mode="after")
-    def _amount_or_kind(self) -> Self:
-        if self.amount_rupiah is None and self.in_kind is None:
-            raise ValueError("give amount_rupiah or in_kind")
+    def _something_delivered(self) -> Self:
+        # An enrolment on its own is an outcome: PBI-JKN pays no money and gives nothing in
+        # kind, the family is enrolled in health insurance.
+        if self.amount_rupiah is None and self.in_kind is None and self.enrolment_number is None:
+            raise ValueError("give amount_rupiah, in_kind or enrolment_number")
         return self
 
 
