@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,10 +124,12 @@ VERSION_COLUMNS = (
 )
 
 
-def _csv_chunks(count: int) -> Iterator[tuple[bytes, bytes, bytes, int]]:
+def _csv_chunks(
+    count: int, regencies: Iterable[str] | None = None
+) -> Iterator[tuple[bytes, bytes, bytes, int]]:
     """CSV text of households, members and versions, `CHUNK` households at a time."""
     now = datetime.now(UTC).isoformat()
-    rows = generate_rows(count)
+    rows = generate_rows(count, regencies=regencies)
     done = 0
     while done < count:
         size = min(CHUNK, count - done)
@@ -195,12 +197,15 @@ def _csv_chunks(count: int) -> Iterator[tuple[bytes, bytes, bytes, int]]:
         )
 
 
-async def load_households(connection: asyncpg.Connection, count: int) -> int:
-    """Load `count` synthetic households, their members and one version row each (empty
-    documents: the snapshot reads the tables) with COPY; returns the member count."""
+async def load_households(
+    connection: asyncpg.Connection, count: int, regencies: Iterable[str] | None = None
+) -> int:
+    """Load `count` synthetic households (in `regencies`, by default all the demo's), their
+    members and one version row each (empty documents: the snapshot reads the tables) with
+    COPY; returns the member count."""
     members = 0
     started = time.perf_counter()
-    for households_csv, members_csv, versions_csv, member_count in _csv_chunks(count):
+    for households_csv, members_csv, versions_csv, member_count in _csv_chunks(count, regencies):
         async with connection.transaction():
             await connection.copy_to_table(
                 "household",

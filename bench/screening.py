@@ -52,6 +52,8 @@ ELIGIBILITY_DB = "selaras_bench_screening_eligibility"
 CATALOGUE = Path(__file__).parents[1] / "services/eligibility/demo/catalogue.yaml"
 SECRET = "bench-secret-0123456789-0123456789-abcdef"
 REGION = "73"
+#: The demo's regencies in Sulawesi Selatan (73): every loaded household is in the region.
+REGENCIES = ("7303", "7309", "7310", "7373")
 
 #: One change to 1% of the households, as the registry records it: the row moves to a new
 #: version and a version row carries the new document (the change feed serves it).
@@ -115,7 +117,7 @@ async def prepare(households: int) -> tuple[str, str]:
     await asyncio.to_thread(upgrade, ELIGIBILITY_MIGRATIONS, eligibility_url)
     connection = await asyncpg.connect(database=REGISTRY_DB, **_connect_args())
     try:
-        await load_households(connection, households)
+        await load_households(connection, households, REGENCIES)
     finally:
         await connection.close()
     return registry_url, eligibility_url
