@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from selaras_registry.models import AccessLog, HouseholdVersion
+from selaras_registry.schemas.changes import ChangePage
 from selaras_shared.db import utcnow
 from selaras_shared.pagination import encode_cursor
 from tests.conftest import BACKEND
@@ -32,7 +33,10 @@ FEED = "/api/v1/changes"
 async def feed(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> dict[str, Any]:
     response = await client.get(FEED, params=params, headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    body: dict[str, Any] = response.json()
+    # Served without a pass through the response model: it must be exactly what it gives.
+    assert ChangePage.model_validate(body).model_dump(mode="json") == body
+    return body
 
 
 async def follow(

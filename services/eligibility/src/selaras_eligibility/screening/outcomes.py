@@ -129,16 +129,17 @@ def apply_quotas(table: pa.Table, letters: Letters, programs: Sequence[ProgramSp
 def rank(table: pa.Table, rows: npt.NDArray[np.int64], keys: Sequence[tuple[str, str]]) -> Any:
     """Positions of `rows` in ranking order: keys in turn (missing values last), then
     household id, so that equal households are ranked the same way every run."""
-    picked = table.take(pa.array(rows))
-    columns: dict[str, pa.Array] = {}
+    # Only the ranking columns are taken: taking whole rows would copy every member.
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {}
     sort_keys = []
     for position, (name, order) in enumerate(keys):
         label = f"k{position}"
-        columns[label] = _ranking_column(picked, name)
+        columns[label] = _ranking_column(table, name)
         sort_keys.append((label, "ascending" if order == "asc" else "descending", "at_end"))
-    columns["id"] = picked.column("id")
+    columns["id"] = table.column("id")
     sort_keys.append(("id", "ascending", "at_end"))
-    ordered = pc.sort_indices(pa.table(columns), sort_keys=sort_keys)
+    picked = pa.table(columns).take(pa.array(rows))
+    ordered = pc.sort_indices(picked, sort_keys=sort_keys)
     return ordered.to_numpy()
 
 
