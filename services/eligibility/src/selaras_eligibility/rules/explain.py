@@ -8,6 +8,7 @@ So missing data yields an unknown answer that names the missing fields, never a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from itertools import pairwise
 from typing import Any, Literal
@@ -100,12 +101,15 @@ def evaluate(compiled: CompiledRuleSet, household: dict[str, Any], on: date) -> 
     members = household.get("members")
     member_list = [m for m in members if isinstance(m, dict)] if isinstance(members, list) else []
     results: list[CriterionResult] = []
+    # Parameters are looked up once per evaluation, whichever criteria read them.
+    parameters: dict[str, tuple[Value, ParameterUsed]] = {}
     for criterion in compiled.criteria:
-        run = _Run(compiled, household, member_list, on)
+        run = _Run(compiled, household, member_list, on, parameters)
         value = run.value_of(criterion.rule, None)
         status: Status = "unknown" if value is UNKNOWN else "true" if value else "false"
+        # Built from values this module produced: no validation pass needed (hot path).
         results.append(
-            CriterionResult(
+            CriterionResult.model_construct(
                 id=criterion.id,
                 label=criterion.label,
                 status=status,
@@ -122,7 +126,7 @@ def evaluate(compiled: CompiledRuleSet, household: dict[str, Any], on: date) -> 
         if "unknown" in statuses
         else "eligible"
     )
-    return RuleSetResult(
+    return RuleSetResult.model_construct(
         program=compiled.program,
         evaluated_on=on,
         rule_set_hash=compiled.content_hash,
@@ -140,79 +144,96 @@ class _Run:
         household: dict[str, Any],
         members: list[dict[str, Any]],
         on: date,
+        looked_up: dict[str, tuple[Value, ParameterUsed]],
     ) -> None:
         self.compiled = compiled
         self.household = household
         self.members = members
         self.on = on
+        self.looked_up = looked_up
         self.inputs: dict[str, Any] = {}
         self.parameters: dict[str, ParameterUsed] = {}
         self.missing: set[str] = set()
 
     def value_of(self, node: Node, member: int | None) -> Any:
         """The value of `node`, for the member at index `member` when in member scope."""
-        match node:
-            case Const(value):
-                return value
-            case Var(field):
-                return self._read(field, member)
-            case Param(name):
-                return self._param(name)
-            case Logic(op, args):
-                return self._decided(
-                    [(arg, member) for arg in args], lambda values: self._logic(op == "and", values)
-                )
-            case Not(arg):
-                value = self.value_of(arg, member)
-                return UNKNOWN if value is UNKNOWN else not value
-            case Compare(op, args):
-                values = [self.value_of(arg, member) for arg in args]
-                if any(value is UNKNOWN for value in values):
+        # One dictionary lookup on the node's type: this walk is the hot path of explain.
+        return _STEPS[type(node)](self, node, member)
+
+    def _const(self, node: Const, member: int | None) -> Any:
+        return node.value
+
+    def _var(self, node: Var, member: int | None) -> Any:
+        return self._read(node.field, member)
+
+    def _param_node(self, node: Param, member: int | None) -> Any:
+        return self._param(node.name)
+
+    def _logic_node(self, node: Logic, member: int | None) -> Any:
+        is_and = node.op == "and"
+        return self._decided(
+            [(arg, member) for arg in node.args], lambda values: self._logic(is_and, values)
+        )
+
+    def _not(self, node: Not, member: int | None) -> Any:
+        value = self.value_of(node.arg, member)
+        return UNKNOWN if value is UNKNOWN else not value
+
+    def _compare_node(self, node: Compare, member: int | None) -> Any:
+        values = [self.value_of(arg, member) for arg in node.args]
+        if any(value is UNKNOWN for value in values):
+            return UNKNOWN
+        return _compare(node.op, values)
+
+    def _if(self, node: If, member: int | None) -> Any:
+        args = node.args
+        for i in range(0, len(args) - 1, 2):
+            condition = self.value_of(args[i], member)
+            if condition is UNKNOWN:
+                return UNKNOWN
+            if condition:
+                return self.value_of(args[i + 1], member)
+        return self.value_of(args[-1], member)
+
+    def _arith_node(self, node: Arith, member: int | None) -> Any:
+        values = [self.value_of(arg, member) for arg in node.args]
+        if any(value is UNKNOWN for value in values):
+            return UNKNOWN
+        return _arith(node.op, values)
+
+    def _in(self, node: In, member: int | None) -> Any:
+        item, items = self.value_of(node.needle, member), self.value_of(node.haystack, member)
+        if item is UNKNOWN or items is UNKNOWN:
+            return UNKNOWN
+        return item in items
+
+    def _quantifier(self, node: Quantifier, member: int | None) -> Any:
+        op = node.op
+        return self._decided(
+            [(node.predicate, i) for i in range(len(self.members))],
+            lambda values: _quantify(op, values),
+        )
+
+    def _count(self, node: CountMembers, member: int | None) -> Any:
+        if node.predicate is None:
+            return len(self.members)
+        values = [self.value_of(node.predicate, i) for i in range(len(self.members))]
+        if any(value is UNKNOWN for value in values):
+            return UNKNOWN
+        return sum(1 for value in values if value)
+
+    def _sum(self, node: SumMembers, member: int | None) -> Any:
+        total: int | float = 0
+        for i in range(len(self.members)):
+            chosen = True if node.predicate is None else self.value_of(node.predicate, i)
+            if chosen is UNKNOWN:
+                return UNKNOWN
+            if chosen:
+                value = self.value_of(node.value, i)
+                if value is UNKNOWN:
                     return UNKNOWN
-                return _compare(op, values)
-            case If(args):
-                for i in range(0, len(args) - 1, 2):
-                    condition = self.value_of(args[i], member)
-                    if condition is UNKNOWN:
-                        return UNKNOWN
-                    if condition:
-                        return self.value_of(args[i + 1], member)
-                return self.value_of(args[-1], member)
-            case Arith(op, args):
-                values = [self.value_of(arg, member) for arg in args]
-                if any(value is UNKNOWN for value in values):
-                    return UNKNOWN
-                return _arith(op, values)
-            case In(needle, haystack):
-                item, items = self.value_of(needle, member), self.value_of(haystack, member)
-                if item is UNKNOWN or items is UNKNOWN:
-                    return UNKNOWN
-                return item in items
-            case Quantifier(op, predicate):
-                return self._decided(
-                    [(predicate, i) for i in range(len(self.members))],
-                    lambda values: _quantify(op, values),
-                )
-            case CountMembers(predicate):
-                if predicate is None:
-                    return len(self.members)
-                values = [self.value_of(predicate, i) for i in range(len(self.members))]
-                if any(value is UNKNOWN for value in values):
-                    return UNKNOWN
-                return sum(1 for value in values if value)
-            case SumMembers(value_node, predicate):
-                total: int | float = 0
-                for i in range(len(self.members)):
-                    chosen = True if predicate is None else self.value_of(predicate, i)
-                    if chosen is UNKNOWN:
-                        return UNKNOWN
-                    if chosen:
-                        value = self.value_of(value_node, i)
-                        if value is UNKNOWN:
-                            return UNKNOWN
-                        total += value
-                return total
-        raise TypeError(f"not a rule node: {type(node).__name__}")  # pragma: no cover
+                total += value
+        return total
 
     def _decided(self, operands: list[tuple[Node, int | None]], combine: Any) -> Any:
         """Combine operands; keep only the missing fields of unknown operands, and only when
@@ -243,10 +264,14 @@ class _Run:
         return not decisive
 
     def _param(self, name: str) -> Value:
-        value, since = self.compiled.parameter_at(name, self.on)
-        shown: ParameterValue = list(value) if isinstance(value, tuple) else value  # type: ignore[assignment]
-        self.parameters[name] = ParameterUsed(value=shown, since=since)
-        return value
+        found = self.looked_up.get(name)
+        if found is None:
+            value, since = self.compiled.parameter_at(name, self.on)
+            shown: ParameterValue = list(value) if isinstance(value, tuple) else value  # type: ignore[assignment]
+            found = (value, ParameterUsed.model_construct(value=shown, since=since))
+            self.looked_up[name] = found
+        self.parameters[name] = found[1]
+        return found[0]
 
     def _read(self, field: FieldSpec, member: int | None) -> Any:
         if field.scope == "household":
@@ -283,6 +308,23 @@ class _Run:
         age = age_on(born, self.on)
         self.inputs[label] = age
         return age
+
+
+#: How `_Run.value_of` evaluates each kind of node.
+_STEPS: dict[type, Callable[[_Run, Any, int | None], Any]] = {
+    Const: _Run._const,
+    Var: _Run._var,
+    Param: _Run._param_node,
+    Logic: _Run._logic_node,
+    Not: _Run._not,
+    Compare: _Run._compare_node,
+    If: _Run._if,
+    Arith: _Run._arith_node,
+    In: _Run._in,
+    Quantifier: _Run._quantifier,
+    CountMembers: _Run._count,
+    SumMembers: _Run._sum,
+}
 
 
 def _dig(source: Any, path: tuple[str, ...]) -> Any:
