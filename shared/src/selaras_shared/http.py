@@ -18,6 +18,7 @@ import time
 from typing import Any, Self
 
 import httpx
+import orjson
 
 from selaras_shared.errors import (
     DomainError,
@@ -156,8 +157,8 @@ class ServiceClient:
     def json_object(self, response: httpx.Response) -> dict[str, Any]:
         """The answer's JSON object, or a 502 when the body is not one."""
         try:
-            document = response.json()
-        except ValueError:
+            document = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             document = None
         if not isinstance(document, dict):
             raise self.bad_answer(response.status_code)
