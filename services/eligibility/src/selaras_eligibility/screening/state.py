@@ -81,43 +81,52 @@ def rule_inputs(table: pa.Table) -> pa.Table:
 
 
 def rows_from_documents(documents: Iterable[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Registry household documents (as the change feed serves them) as rows of `schema`."""
-    rows = []
-    for doc in documents:
-        housing = doc.get("housing") or {}
-        row = {
-            "id": str(doc["id"]),
-            "village_code": doc.get("village_code"),
-            "desil": doc.get("desil"),
-            "registry_status": doc.get("registry_status"),
-            **{f"housing_{key}": value for key, value in housing.items()},
-            "monthly_income": doc.get("monthly_income"),
-            "programs_received": doc.get("programs_received"),
-            "ppks": doc.get("ppks"),
-            "version": doc.get("version"),
-            "members": [_member(m) for m in doc.get("members") or []],
-        }
-        rows.append({name: row.get(name) for name in schema.names})
-    return pa.Table.from_pylist(rows, schema=schema)
+    """Registry household documents (as the change feed serves them) as rows of `schema`.
+
+    Built column by column (members flattened under their offsets): a re-run converts ten
+    thousand documents, several times faster than row by row through `from_pylist`.
+    """
+    docs = list(documents)
+    columns: dict[str, pa.Array] = {}
+    for field in schema:
+        if field.name != "members":
+            values = [_household_value(doc, field.name) for doc in docs]
+            columns[field.name] = pa.array(values, type=field.type)
+    lists_type = schema.field("members").type
+    member_type = lists_type.value_type
+    household_members = [doc.get("members") or [] for doc in docs]
+    people = [m for members in household_members for m in members]
+    offsets = np.cumsum([0, *(len(members) for members in household_members)], dtype=np.int64)
+    by_column = _member_columns(people)
+    flat = pa.StructArray.from_arrays(
+        [pa.array(by_column[f.name], type=f.type) for f in member_type], fields=list(member_type)
+    )
+    list_class = pa.LargeListArray if pa.types.is_large_list(lists_type) else pa.ListArray
+    offset_type = pa.int64() if pa.types.is_large_list(lists_type) else pa.int32()
+    columns["members"] = list_class.from_arrays(pa.array(offsets, offset_type), flat)
+    return pa.table([columns[name] for name in schema.names], schema=schema)
 
 
-def _member(doc: dict[str, Any]) -> dict[str, Any]:
-    disability = doc.get("disability") or {}
-    birth = doc.get("birth_date")
-    return {
-        "sex": doc.get("sex"),
-        "birth_date": date.fromisoformat(birth) if isinstance(birth, str) else None,
-        "relationship": doc.get("relationship"),
-        "marital_status": doc.get("marital_status"),
-        "education": doc.get("education"),
-        "in_school": doc.get("in_school"),
-        "occupation": doc.get("occupation"),
-        "disability_type": disability.get("type"),
-        "disability_severity": disability.get("severity"),
-        "chronic_illness": doc.get("chronic_illness"),
-        "pregnant": doc.get("pregnant"),
-        "ppks": doc.get("ppks"),
-    }
+def _household_value(doc: dict[str, Any], name: str) -> Any:
+    if name == "id":
+        return str(doc["id"])
+    if name.startswith("housing_"):
+        return (doc.get("housing") or {}).get(name.removeprefix("housing_"))
+    return doc.get(name)
+
+
+def _member_columns(people: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Member documents as one list per member column (disability flattened, birth dates
+    parsed)."""
+    columns = {name: [m.get(name) for m in people] for name in MEMBER_COLUMNS}
+    columns["birth_date"] = [
+        date.fromisoformat(born) if isinstance(born, str) else None
+        for born in columns["birth_date"]
+    ]
+    disabilities = [m.get("disability") or {} for m in people]
+    columns["disability_type"] = [d.get("type") for d in disabilities]
+    columns["disability_severity"] = [d.get("severity") for d in disabilities]
+    return columns
 
 
 @dataclass
