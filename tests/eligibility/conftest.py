@@ -14,13 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from selaras_eligibility.app import create_app
 from selaras_eligibility.cli import MIGRATIONS
 from selaras_eligibility.settings import EligibilitySettings
-from selaras_shared.auth import TokenVerifier
 from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
-from selaras_shared.settings import AuthSettings
-from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
-
-AUTH = AuthSettings(jwt_secret=SECRET)
+from tests.support import AUTH, bearer, on_database, rolled_back, savepoint_sessions
 
 Tokens = Callable[..., dict[str, str]]
 
@@ -61,11 +57,7 @@ def app(
     app = create_app(
         EligibilitySettings(database_url=eligibility_url, max_body_bytes=64 * 1024), AUTH
     )
-    app.state.engine = eligibility_engine
-    app.state.sessionmaker = sessionmaker
-    app.state.read_sessionmaker = sessionmaker
-    app.state.verifier = TokenVerifier(AUTH)
-    return app
+    return on_database(app, eligibility_engine, sessionmaker)
 
 
 @pytest.fixture

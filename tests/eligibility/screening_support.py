@@ -19,12 +19,11 @@ from selaras_eligibility.clients import RegistryClient
 from selaras_eligibility.models import metadata
 from selaras_eligibility.screening.runner import ScreeningRunner
 from selaras_eligibility.settings import EligibilitySettings
-from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_sessionmaker, read_only
-from tests.eligibility.conftest import AUTH, Tokens
+from tests.eligibility.conftest import Tokens
 from tests.eligibility.test_catalogue import organization, program, rules
 from tests.eligibility.test_explain import registry_app, registry_engine
 from tests.registry import factories
+from tests.support import AUTH, on_database
 
 API = "/api/v1"
 ON = "2025-06-01"
@@ -48,11 +47,9 @@ async def app(eligibility_url: str, eligibility_engine: AsyncEngine) -> AsyncIte
     every transaction older than it has ended, cluster-wide), so a test following the feed
     must not keep one open.
     """
-    app = create_app(EligibilitySettings(database_url=eligibility_url), AUTH)
-    app.state.engine = eligibility_engine
-    app.state.sessionmaker = make_sessionmaker(eligibility_engine)
-    app.state.read_sessionmaker = make_sessionmaker(read_only(eligibility_engine))
-    app.state.verifier = TokenVerifier(AUTH)
+    app = on_database(
+        create_app(EligibilitySettings(database_url=eligibility_url), AUTH), eligibility_engine
+    )
     yield app
     async with eligibility_engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):

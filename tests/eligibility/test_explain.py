@@ -19,12 +19,12 @@ from selaras_eligibility.settings import EligibilitySettings
 from selaras_registry.app import create_app as create_registry_app
 from selaras_registry.cli import MIGRATIONS as REGISTRY_MIGRATIONS
 from selaras_registry.settings import RegistrySettings
-from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_engine, make_sessionmaker, read_only
+from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
-from tests.eligibility.conftest import AUTH, Tokens
+from tests.eligibility.conftest import Tokens
 from tests.eligibility.test_catalogue import organization, program, rules
 from tests.registry import factories
+from tests.support import AUTH, on_database
 
 API = "/api/v1"
 EXPLAIN = f"{API}/eligibility/explain"
@@ -43,12 +43,7 @@ async def registry_engine(databases: Any) -> AsyncIterator[tuple[str, AsyncEngin
 @pytest.fixture
 def registry_app(registry_engine: tuple[str, AsyncEngine]) -> FastAPI:
     url, engine = registry_engine
-    app = create_registry_app(RegistrySettings(database_url=url), AUTH)
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.read_sessionmaker = make_sessionmaker(read_only(engine))
-    app.state.verifier = TokenVerifier(AUTH)
-    return app
+    return on_database(create_registry_app(RegistrySettings(database_url=url), AUTH), engine)
 
 
 @pytest.fixture

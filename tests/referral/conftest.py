@@ -14,10 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from selaras_referral.app import create_app
 from selaras_referral.cli import MIGRATIONS
-from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_engine
+from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade
-from selaras_shared.settings import AuthSettings
 from tests.referral.upstreams import (
     Upstreams,
     upstream_apps,
@@ -25,12 +23,11 @@ from tests.referral.upstreams import (
     upstream_settings,
     upstreams,
 )
-from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
+from tests.support import AUTH, bearer, on_database, rolled_back, savepoint_sessions
 
 # Fixtures defined with the upstreams, offered to every referral test.
 __all__ = ["upstream_apps", "upstream_engines", "upstreams"]
 
-AUTH = AuthSettings(jwt_secret=SECRET)
 
 Tokens = Callable[..., dict[str, str]]
 
@@ -73,10 +70,7 @@ def app(
     sessionmaker = savepoint_sessions(connection)
     settings = upstream_settings(database_url=referral_url, max_body_bytes=64 * 1024)
     app = create_app(settings, AUTH)
-    app.state.engine = referral_engine
-    app.state.sessionmaker = sessionmaker
-    app.state.read_sessionmaker = sessionmaker
-    app.state.verifier = TokenVerifier(AUTH)
+    on_database(app, referral_engine, sessionmaker)
     app.state.upstream = upstreams.upstream
     return app
 
@@ -120,13 +114,8 @@ async def committing_client(
     """A client of an app whose requests commit for real, each in its own transaction, so
     that concurrent requests meet as they would in production. Its database is its own,
     so that what the tests commit never shows in the rolled-back tests' data."""
-    from selaras_shared.db import make_sessionmaker
-
     app = create_app(upstream_settings(database_url=str(committing_engine.url)), AUTH)
-    app.state.engine = committing_engine
-    app.state.sessionmaker = make_sessionmaker(committing_engine)
-    app.state.read_sessionmaker = app.state.sessionmaker
-    app.state.verifier = TokenVerifier(AUTH)
+    on_database(app, committing_engine, make_sessionmaker(committing_engine))
     app.state.upstream = upstreams.upstream
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://referral") as c:

@@ -20,9 +20,9 @@ from selaras_referral.models.webhooks import WebhookDelivery, WebhookSubscriptio
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade_async
-from tests.referral.conftest import AUTH
 from tests.referral.test_webhooks_delivery import SECRET, dispatcher, emit_event
 from tests.referral.webhooks_support import MovableClock, Receiver, running_receiver
+from tests.support import AUTH
 
 
 @pytest.fixture(scope="module")

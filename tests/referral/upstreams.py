@@ -28,14 +28,11 @@ from selaras_referral.settings import ReferralSettings
 from selaras_registry.app import create_app as create_registry_app
 from selaras_registry.cli import MIGRATIONS as REGISTRY_MIGRATIONS
 from selaras_registry.settings import RegistrySettings
-from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_engine, make_sessionmaker, read_only
+from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
-from selaras_shared.settings import AuthSettings
 from tests.registry import factories
-from tests.support import SECRET, bearer
+from tests.support import AUTH, bearer, on_database
 
-AUTH = AuthSettings(jwt_secret=SECRET)
 API = "/api/v1"
 REGISTRY_URL = "http://registry"
 ELIGIBILITY_URL = "http://eligibility"
@@ -216,14 +213,6 @@ def upstream_settings(**overrides: Any) -> ReferralSettings:
     return ReferralSettings(**fields)
 
 
-def _wired(app: FastAPI, engine: AsyncEngine) -> FastAPI:
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.read_sessionmaker = make_sessionmaker(read_only(engine))
-    app.state.verifier = TokenVerifier(AUTH)
-    return app
-
-
 @pytest.fixture(scope="session")
 async def upstream_engines(databases: Any) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
     """The registry's and the eligibility service's own databases, migrated."""
@@ -244,8 +233,10 @@ async def upstream_apps(
 ) -> AsyncIterator[tuple[FastAPI, FastAPI]]:
     """A real registry app and a real eligibility app reading from it, with the catalogue."""
     registry_engine, eligibility_engine = upstream_engines
-    registry = _wired(create_registry_app(RegistrySettings(), AUTH), registry_engine)
-    eligibility = _wired(create_eligibility_app(EligibilitySettings(), AUTH), eligibility_engine)
+    registry = on_database(create_registry_app(RegistrySettings(), AUTH), registry_engine)
+    eligibility = on_database(
+        create_eligibility_app(EligibilitySettings(), AUTH), eligibility_engine
+    )
     eligibility.state.registry = EligibilityRegistryClient.from_settings(
         EligibilitySettings(registry_url=REGISTRY_URL), httpx.ASGITransport(app=registry)
     )

@@ -25,13 +25,9 @@ from selaras_registry.models import (
     Member,
 )
 from selaras_registry.settings import RegistrySettings
-from selaras_shared.auth import TokenVerifier
 from selaras_shared.db import make_engine, make_sessionmaker, read_only
 from selaras_shared.migrations import upgrade
-from selaras_shared.settings import AuthSettings
-from tests.support import SECRET, bearer, rolled_back, savepoint_sessions
-
-AUTH = AuthSettings(jwt_secret=SECRET)
+from tests.support import AUTH, bearer, on_database, rolled_back, savepoint_sessions
 
 Tokens = Callable[..., dict[str, str]]
 
@@ -57,11 +53,7 @@ def _app(
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> FastAPI:
     app = create_app(RegistrySettings(database_url=url, max_body_bytes=64 * 1024), AUTH)
-    app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
-    app.state.read_sessionmaker = read_sessionmaker or sessionmaker
-    app.state.verifier = TokenVerifier(AUTH)
-    return app
+    return on_database(app, engine, sessionmaker, read_sessionmaker)
 
 
 @pytest.fixture

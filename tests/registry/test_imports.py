@@ -32,10 +32,9 @@ from selaras_registry.models import (
     Member,
 )
 from selaras_registry.settings import RegistrySettings
-from selaras_shared.auth import TokenVerifier
-from selaras_shared.db import make_sessionmaker, read_only
+from tests.support import AUTH, on_database
 
-from .conftest import AUTH, Tokens
+from .conftest import Tokens
 from .factories import OTHER_REGENCY_VILLAGE, household, member
 
 COLUMNS = [
@@ -167,12 +166,8 @@ async def importer(
         import_max_bytes=256 * 1024,
         import_runner=False,
     )
-    app = create_app(settings, AUTH)
-    sessionmaker = make_sessionmaker(registry_engine)
-    app.state.engine = registry_engine
-    app.state.sessionmaker = sessionmaker
-    app.state.read_sessionmaker = make_sessionmaker(read_only(registry_engine))
-    app.state.verifier = TokenVerifier(AUTH)
+    app = on_database(create_app(settings, AUTH), registry_engine)
+    sessionmaker = app.state.sessionmaker
     runners: list[ImportRunner] = []
 
     def make_runner(
