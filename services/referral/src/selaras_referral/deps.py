@@ -18,17 +18,19 @@ from selaras_shared.db import get_session
 from selaras_shared.i18n import negotiate_language
 from selaras_shared.requestctx import current_request_id
 
+# Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, a
+# hop that costs more than what these do (tests/test_routes.py checks there is none).
 # scope="function": the commit happens before the response is sent.
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_upstream(request: Request) -> Upstream:
+async def get_upstream(request: Request) -> Upstream:
     """The app's registry and eligibility clients (created in the lifespan)."""
     upstream: Upstream = request.app.state.upstream
     return upstream
 
 
-def get_caller(request: Request) -> Caller:
+async def get_caller(request: Request) -> Caller:
     """This request as the caller of other services: its token, request id and language."""
     return Caller(
         authorization=request.headers.get("authorization", ""),
@@ -41,13 +43,13 @@ UpstreamDep = Annotated[Upstream, Depends(get_upstream)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The time of this request, from the app's clock (moved by tests, never slept)."""
     clock: Clock = request.app.state.clock
     return clock()
 
 
-def get_settings(request: Request) -> ReferralSettings:
+async def get_settings(request: Request) -> ReferralSettings:
     """The app's settings."""
     settings: ReferralSettings = request.app.state.settings
     return settings
