@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from selaras_referral.cli import migrate
+from selaras_referral.egress import webhook_client
 from selaras_referral.events import emit
 from selaras_referral.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from selaras_referral.service.delivery import Dispatcher
@@ -145,8 +146,7 @@ async def pending(sessions: Any) -> int:
 
 async def dispatch(sessions: Any, settings: ReferralSettings, dispatchers: int) -> float:
     """Run dispatchers until nothing is pending; returns the seconds taken."""
-    limits = httpx.Limits(max_connections=settings.webhook_concurrency)
-    async with httpx.AsyncClient(limits=limits) as http:
+    async with webhook_client(settings) as http:
 
         async def one() -> None:
             dispatcher = Dispatcher(sessions, http, settings)
@@ -216,6 +216,7 @@ async def main_async(args: argparse.Namespace) -> None:
             webhook_concurrency=args.concurrency,
             webhook_timeout_seconds=5,
             webhook_lease_seconds=600,
+            webhook_allow_networks=["127.0.0.0/8"],  # the receiver is on this machine
         )
         await asyncio.to_thread(migrate, settings)
         engine = make_engine(url, pool_size=4)

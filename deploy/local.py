@@ -127,6 +127,9 @@ def main() -> int:
     # Stopped by a supervisor rather than Ctrl-C: still stop the services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     processes: list[subprocess.Popen[bytes]] = []
+    # The demo partner's webhook receiver listens on this machine; webhooks reach only
+    # public addresses unless a network is allowed.
+    os.environ.setdefault("SELARAS_REFERRAL_WEBHOOK_ALLOW_NETWORKS", '["127.0.0.0/8"]')
     receiver = ThreadingHTTPServer(("127.0.0.1", RECEIVER_PORT), _Hook)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:

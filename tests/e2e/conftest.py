@@ -87,6 +87,9 @@ def _environment(databases: dict[str, str], ports: dict[str, int], tmp: Path) ->
         "SELARAS_REFERRAL_ELIGIBILITY_URL": f"http://127.0.0.1:{ports['eligibility']}",
         # Webhooks go out within a fraction of a second of the change they announce.
         "SELARAS_REFERRAL_WEBHOOK_POLL_SECONDS": "0.2",
+        # The partner's receiver listens on this machine, which webhooks may not reach
+        # unless allowed.
+        "SELARAS_REFERRAL_WEBHOOK_ALLOW_NETWORKS": '["127.0.0.0/8", "::1/128"]',
     }
     for name in SERVICES:
         prefix = f"SELARAS_{name.upper()}_"

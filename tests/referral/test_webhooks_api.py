@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
+from selaras_referral.egress import AddressPolicy
 from selaras_referral.events import emit
 from selaras_referral.models.webhooks import WebhookSubscription
 from selaras_referral.service.delivery import verify
 from selaras_referral.service.webhooks import check_url
 from selaras_shared.errors import InvalidInput
 from tests.referral.conftest import Tokens
-from tests.referral.webhooks_support import running_receiver
+from tests.referral.webhooks_support import LOOPBACK, running_receiver
 from tests.support import savepoint_sessions
 
 API = "/api/v1/webhooks"
@@ -164,11 +165,12 @@ async def test_problems_are_in_indonesian_by_default(
 
 
 def test_plain_http_only_to_loopback_unless_allowed() -> None:
+    loopback, intranet = AddressPolicy(LOOPBACK), AddressPolicy(["10.0.0.0/8"])
     for url in ("http://127.0.0.1:9000/h", "http://localhost/h", "http://[::1]:80/h"):
-        assert check_url(url, allow_http=False) == url
+        assert check_url(url, allow_http=False, policy=loopback) == url
     with pytest.raises(InvalidInput):
-        check_url("http://10.0.0.5/h", allow_http=False)
-    assert check_url("http://10.0.0.5/h", allow_http=True) == "http://10.0.0.5/h"
+        check_url("http://10.0.0.5/h", allow_http=False, policy=intranet)
+    assert check_url("http://10.0.0.5/h", allow_http=True, policy=intranet) == "http://10.0.0.5/h"
 
 
 async def test_updates_need_the_current_etag_and_rotate_the_secret(

@@ -16,13 +16,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from selaras_referral.egress import webhook_client
 from selaras_referral.events import emit
 from selaras_referral.models.outbox import OutboxEvent
 from selaras_referral.models.webhooks import WebhookAttempt, WebhookDelivery
 from selaras_referral.service.delivery import Backoff, Dispatcher, verify
 from selaras_referral.settings import ReferralSettings
 from tests.referral.conftest import Tokens
-from tests.referral.webhooks_support import MovableClock, Receiver, free_port, running_receiver
+from tests.referral.webhooks_support import (
+    LOOPBACK,
+    MovableClock,
+    Receiver,
+    free_port,
+    running_receiver,
+)
 from tests.support import savepoint_sessions
 
 SECRET = "partner-secret-0123456789"
@@ -144,7 +151,7 @@ async def w(
     tokens: Tokens,
 ) -> AsyncIterator[World]:
     with running_receiver() as receiver:
-        async with httpx.AsyncClient() as http:
+        async with webhook_client(ReferralSettings(webhook_allow_networks=LOOPBACK)) as http:
             yield World(
                 client,
                 session,
@@ -468,3 +475,20 @@ def test_a_claim_must_outlast_the_slowest_batch() -> None:
             webhook_lease_seconds=60,
         )
     assert ReferralSettings(webhook_lease_seconds=61, webhook_timeout_seconds=15)
+
+
+async def test_a_delivery_to_an_internal_address_is_refused_and_logged(w: World) -> None:
+    # Subscribed while this machine's addresses were allowed; the dispatcher now runs
+    # with the default policy (public addresses only), as a deployment does.
+    hook = await w.subscribe(f"{w.receiver.url}/in")
+    await w.emit()
+    async with webhook_client(ReferralSettings()) as guarded:
+        sent = await dispatcher(w.sessions, guarded, w.clock).run_once()
+    assert sent == 1
+    assert w.receiver.received == []
+    [delivery] = await w.deliveries(hook)
+    assert delivery["status"] == "pending"
+    [attempt] = await w.attempt_log(hook, delivery["id"])
+    assert attempt["status_code"] is None
+    assert "AddressRefused" in attempt["error"]
+    assert "127.0.0.1" in attempt["error"] and "not public" in attempt["error"]

@@ -21,7 +21,7 @@ from selaras_referral.settings import ReferralSettings
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade_async
 from tests.referral.test_webhooks_delivery import SECRET, dispatcher, emit_event
-from tests.referral.webhooks_support import MovableClock, Receiver, running_receiver
+from tests.referral.webhooks_support import LOOPBACK, MovableClock, Receiver, running_receiver
 from tests.support import AUTH
 
 
@@ -101,7 +101,9 @@ async def test_the_app_runs_a_dispatcher_for_its_lifetime(
     delivered = asyncio.Event()
     loop = asyncio.get_running_loop()
     receiver.status = lambda _n: (loop.call_soon_threadsafe(delivered.set), 204)[1]
-    settings = ReferralSettings(database_url=own_database, webhook_poll_seconds=0.05)
+    settings = ReferralSettings(
+        database_url=own_database, webhook_poll_seconds=0.05, webhook_allow_networks=LOOPBACK
+    )
     app = create_app(settings, AUTH)
     async with app.router.lifespan_context(app):
         subscription = await subscribe_directly(app.state.sessionmaker, receiver.url, "org-app")
@@ -119,7 +121,7 @@ async def test_the_deliver_command_sends_what_is_due(own_database: str, receiver
         events = [await emit_event(writer, organization="org-cli") for _ in range(3)]
     finally:
         await engine.dispose()
-    settings = ReferralSettings(database_url=own_database)
+    settings = ReferralSettings(database_url=own_database, webhook_allow_networks=LOOPBACK)
     assert await deliver(settings, once=True) == 3
     assert sorted(r.event_id for r in receiver.received) == sorted(str(e.id) for e in events)
     assert await deliver(settings, once=True) == 0

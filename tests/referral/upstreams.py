@@ -30,6 +30,7 @@ from selaras_registry.cli import MIGRATIONS as REGISTRY_MIGRATIONS
 from selaras_registry.settings import RegistrySettings
 from selaras_shared.db import make_engine
 from selaras_shared.migrations import upgrade
+from tests.referral.webhooks_support import LOOPBACK
 from tests.registry import factories
 from tests.support import AUTH, bearer, on_database
 
@@ -208,6 +209,7 @@ def upstream_settings(**overrides: Any) -> ReferralSettings:
         "upstream_read_timeout": BUDGET,
         "upstream_budget_seconds": BUDGET,
         "upstream_retries": 1,
+        "webhook_allow_networks": LOOPBACK,
         **overrides,
     }
     return ReferralSettings(**fields)

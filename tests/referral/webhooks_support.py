@@ -14,6 +14,9 @@ from typing import Any
 
 from selaras_shared.db import utcnow
 
+#: Webhook receivers in the tests listen on this machine: the settings allow loopback.
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+
 
 class MovableClock:
     """A clock that stands still until moved; starts a second ahead of real time so that

@@ -8,8 +8,7 @@ import asyncio
 import signal
 import sys
 
-import httpx
-
+from selaras_referral.egress import webhook_client
 from selaras_referral.service.delivery import Dispatcher
 from selaras_referral.service.sla import SweepReport, sweep
 from selaras_referral.settings import ReferralSettings
@@ -40,9 +39,8 @@ async def deliver(settings: ReferralSettings, *, once: bool) -> int:
     """Deliver webhooks: what is due now (`once`), or until SIGINT/SIGTERM; returns how
     many deliveries were sent (with `once`)."""
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-    limits = httpx.Limits(max_connections=settings.webhook_concurrency)
     try:
-        async with httpx.AsyncClient(limits=limits) as http:
+        async with webhook_client(settings) as http:
             dispatcher = Dispatcher(make_sessionmaker(engine), http, settings)
             if once:
                 return await dispatcher.run_until_idle()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import timedelta
 from typing import Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from selaras_referral.codes import Priority
@@ -68,6 +69,10 @@ class ReferralSettings(ServiceSettings):
     webhook_dispatcher: bool = True
     #: Accept plain-http webhook URLs to any host (loopback is always accepted).
     webhook_allow_http: bool = False
+    #: Networks (CIDR) that webhooks may reach besides public addresses, e.g. a partner on
+    #: a government intranet, or ["127.0.0.0/8", "::1/128"] for a receiver on this machine.
+    #: Everything else that is not a public address is refused (see `egress`).
+    webhook_allow_networks: list[str] = Field(default_factory=list)
     #: Seconds a receiver has to answer one delivery, connection included.
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     #: The first retry waits this long; each further one twice as long ...
@@ -95,6 +100,16 @@ class ReferralSettings(ServiceSettings):
             priority, DEFAULT_SLA[priority]
         )
         return timedelta(days=terms.response_days), timedelta(days=terms.resolution_days)
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not a network in CIDR form ({exc})") from exc
+        return value
 
     @model_validator(mode="after")
     def _lease_outlasts_a_batch(self) -> Self:

@@ -10,6 +10,7 @@ import httpx
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from selaras_referral.deps import Session
+from selaras_referral.egress import webhook_client
 from selaras_referral.schemas.webhooks import (
     DeliveryDetail,
     DeliveryRead,
@@ -184,5 +185,5 @@ async def ping_webhook(
     http: httpx.AsyncClient | None = getattr(request.app.state, "webhook_http", None)
     if http is not None:
         return await service.ping(subscription_id, http)
-    async with httpx.AsyncClient() as transient:
+    async with webhook_client(service.settings) as transient:
         return await service.ping(subscription_id, transient)

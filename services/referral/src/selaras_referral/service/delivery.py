@@ -25,6 +25,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from selaras_referral.egress import webhook_client
 from selaras_referral.models.outbox import OutboxEvent
 from selaras_referral.models.webhooks import WebhookAttempt
 from selaras_referral.repository.webhooks import Claimed, WebhookRepository
@@ -314,9 +315,7 @@ def with_webhook_dispatcher(inner: Lifespan, settings: ReferralSettings) -> Life
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with inner(app):
-            http = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=settings.webhook_concurrency)
-            )
+            http = webhook_client(settings)
             app.state.webhook_http = http
             stop = asyncio.Event()
             task = None

@@ -11,6 +11,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from selaras_referral.egress import AddressPolicy, literal_address
 from selaras_referral.events import EVENT_FAMILIES, EVENT_TYPES
 from selaras_referral.models.webhooks import WebhookDelivery, WebhookSubscription
 from selaras_referral.repository.webhooks import Owner, WebhookRepository
@@ -63,16 +64,14 @@ def _invalid(field: str, code: str, message: Text) -> InvalidInput:
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = literal_address(host)
+    return host.lower() in _LOOPBACK_NAMES or (address is not None and address.is_loopback)
 
 
-def check_url(url: str, *, allow_http: bool) -> str:
-    """An absolute https URL (http only to loopback, or when the settings allow it)."""
+def check_url(url: str, *, allow_http: bool, policy: AddressPolicy) -> str:
+    """An absolute https URL (http only to loopback, or when the settings allow it), whose
+    host, when it is an address (or a name of loopback), the address policy allows; the
+    addresses a name resolves to are checked on every delivery (`egress`)."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
@@ -98,6 +97,12 @@ def check_url(url: str, *, allow_http: bool) -> str:
                 "The URL may not carry credentials or a fragment (#)",
             ),
         )
+    address = literal_address(parsed.host)
+    if address is None and parsed.host.lower() in _LOOPBACK_NAMES:
+        address = ipaddress.ip_address("127.0.0.1")
+    reason = policy.refusal(address) if address is not None else None
+    if reason is not None:
+        raise _invalid("url", "url_not_allowed", reason)
     return url
 
 
@@ -170,6 +175,7 @@ class WebhookService:
         self.settings = settings
         self.clock = clock
         self.repo = WebhookRepository(session)
+        self.policy = AddressPolicy.from_settings(settings)
         self.owner = self._owner()
 
     def _owner(self) -> Owner:
@@ -219,7 +225,7 @@ class WebhookService:
 
     async def create(self, body: WebhookCreate) -> WebhookRead:
         """Subscribe; a secret is generated (and returned this once) when none is given."""
-        url = check_url(body.url, allow_http=self.settings.webhook_allow_http)
+        url = check_url(body.url, allow_http=self.settings.webhook_allow_http, policy=self.policy)
         given = check_secret(body.secret) if body.secret is not None else None
         event_types = check_event_types(body.event_types)
         jurisdiction = self._jurisdiction(body.jurisdiction)
@@ -275,7 +281,9 @@ class WebhookService:
         generated: str | None = None
         changed = False
         if body.url is not None:
-            subscription.url = check_url(body.url, allow_http=self.settings.webhook_allow_http)
+            subscription.url = check_url(
+                body.url, allow_http=self.settings.webhook_allow_http, policy=self.policy
+            )
             changed = True
         if body.event_types is not None:
             subscription.event_types = check_event_types(body.event_types)
