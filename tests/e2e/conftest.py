@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from selaras_eligibility.cli import main as eligibility_cli
 from selaras_referral.cli import main as referral_cli
@@ -90,6 +91,7 @@ def _environment(databases: dict[str, str], ports: dict[str, int], tmp: Path) ->
         # The partner's receiver listens on this machine, which webhooks may not reach
         # unless allowed.
         "SELARAS_REFERRAL_WEBHOOK_ALLOW_NETWORKS": '["127.0.0.0/8", "::1/128"]',
+        "SELARAS_REFERRAL_WEBHOOK_SECRET_KEYS": json.dumps([Fernet.generate_key().decode()]),
     }
     for name in SERVICES:
         prefix = f"SELARAS_{name.upper()}_"

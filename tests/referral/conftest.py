@@ -4,11 +4,14 @@ and real registry and eligibility apps as the referral app's upstreams (see upst
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -24,6 +27,10 @@ from tests.referral.upstreams import (
     upstreams,
 )
 from tests.support import AUTH, bearer, on_database, rolled_back, savepoint_sessions
+
+# Webhook secrets are sealed with a key made for this test run, which every settings
+# object of the run (apps, dispatchers, commands) reads from the environment.
+os.environ["SELARAS_REFERRAL_WEBHOOK_SECRET_KEYS"] = json.dumps([Fernet.generate_key().decode()])
 
 # Fixtures defined with the upstreams, offered to every referral test.
 __all__ = ["upstream_apps", "upstream_engines", "upstreams"]

@@ -15,8 +15,10 @@ from sqlmodel import col
 from selaras_referral.egress import AddressPolicy
 from selaras_referral.events import emit
 from selaras_referral.models.webhooks import WebhookSubscription
+from selaras_referral.sealing import Sealer
 from selaras_referral.service.delivery import verify
 from selaras_referral.service.webhooks import check_url
+from selaras_referral.settings import ReferralSettings
 from selaras_shared.errors import InvalidInput
 from tests.referral.conftest import Tokens
 from tests.referral.webhooks_support import LOOPBACK, running_receiver
@@ -53,7 +55,10 @@ async def test_a_partner_subscribes_for_its_organisation_and_gets_the_secret_onc
     assert created["event_types"] == ["referral.*"] and created["active"] is True
     assert len(created["secret"]) >= 32
     stored = await session.get(WebhookSubscription, uuid.UUID(created["id"]))
-    assert stored is not None and stored.secret == created["secret"]
+    # Stored sealed: the database holds no usable secret without the service's keys.
+    assert stored is not None and stored.secret.startswith("fernet:")
+    assert created["secret"] not in stored.secret
+    assert Sealer.from_settings(ReferralSettings()).open(stored.secret) == created["secret"]
 
     read = await client.get(f"{API}/{created['id']}", headers=baznas(tokens))
     assert read.status_code == 200 and read.headers["ETag"] == '"1"'
@@ -204,7 +209,8 @@ async def test_updates_need_the_current_etag_and_rotate_the_secret(
     stored = await session.get(WebhookSubscription, uuid.UUID(created["id"]))
     assert stored is not None
     await session.refresh(stored)
-    assert stored.secret == new_secret and stored.version == 3
+    sealer = Sealer.from_settings(ReferralSettings())
+    assert sealer.open(stored.secret) == new_secret and stored.version == 3
     set_own = await client.patch(
         url,
         json={"secret": "chosen-secret-0123456789"},

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -492,3 +493,21 @@ async def test_a_delivery_to_an_internal_address_is_refused_and_logged(w: World)
     assert attempt["status_code"] is None
     assert "AddressRefused" in attempt["error"]
     assert "127.0.0.1" in attempt["error"] and "not public" in attempt["error"]
+
+
+async def test_a_secret_no_configured_key_opens_is_not_sent_and_says_why(w: World) -> None:
+    hook = await w.subscribe(f"{w.receiver.url}/in")
+    await w.emit()
+    stranger = Fernet.generate_key().decode()
+    assert await w.dispatcher(webhook_secret_keys=[stranger]).run_once() == 1
+    assert w.receiver.received == []
+    [delivery] = await w.deliveries(hook)
+    [attempt] = await w.attempt_log(hook, delivery["id"])
+    assert attempt["error"] == "no configured key opens this webhook secret"
+    # With the key back, the retry goes out signed with the partner's secret.
+    w.clock.advance(60)
+    assert await w.dispatcher().run_once() == 1
+    [received] = w.receiver.received
+    assert verify(
+        SECRET, received.headers["selaras-signature"], received.body, now=w.clock.now.timestamp()
+    )

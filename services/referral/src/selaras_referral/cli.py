@@ -1,5 +1,5 @@
 """`selaras-referral`: migrate the database, run the SLA sweep, serve the API, deliver
-webhooks."""
+webhooks, reseal webhook secrets."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import signal
 import sys
 
 from selaras_referral.egress import webhook_client
+from selaras_referral.sealing import Sealer, SecretUnreadable
 from selaras_referral.service.delivery import Dispatcher
 from selaras_referral.service.sla import SweepReport, sweep
+from selaras_referral.service.webhooks import reseal_secrets
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.db import make_engine, make_sessionmaker, utcnow
 from selaras_shared.migrations import upgrade
@@ -54,6 +56,19 @@ async def deliver(settings: ReferralSettings, *, once: bool) -> int:
         await engine.dispose()
 
 
+async def reseal(settings: ReferralSettings) -> int:
+    """Seal every webhook secret with the newest configured key, in one transaction;
+    returns how many."""
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            count = await reseal_secrets(session, Sealer.from_settings(settings))
+            await session.commit()
+        return count
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="selaras-referral", description=__doc__)
@@ -67,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     deliver_command.add_argument(
         "--once", action="store_true", help="send what is due now, then exit"
+    )
+    commands.add_parser(
+        "reseal", help="seal every webhook secret with the newest key (after adding a key)"
     )
     serve = commands.add_parser("serve", help="run the API with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
@@ -86,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
         sent = asyncio.run(deliver(settings, once=args.once))
         if args.once:
             print(f"{sent} deliveries sent", file=sys.stderr)
+        return 0
+    if args.command == "reseal":
+        try:
+            count = asyncio.run(reseal(settings))
+        except SecretUnreadable as exc:
+            print(f"nothing changed: {exc}; configure the key it was sealed with", file=sys.stderr)
+            return 1
+        print(f"{count} webhook secrets sealed with the newest key")
         return 0
     import uvicorn
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ipaddress
 import math
 from datetime import timedelta
+from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from selaras_referral.codes import Priority
@@ -73,6 +75,12 @@ class ReferralSettings(ServiceSettings):
     #: a government intranet, or ["127.0.0.0/8", "::1/128"] for a receiver on this machine.
     #: Everything else that is not a public address is refused (see `egress`).
     webhook_allow_networks: list[str] = Field(default_factory=list)
+    #: Fernet keys (urlsafe base64 of 32 bytes) sealing the stored signing secrets, newest
+    #: first: the first seals, each opens (see `sealing`). Give them in production, the
+    #: same to every replica; without them ...
+    webhook_secret_keys: list[SecretStr] = Field(default_factory=list)
+    #: ... this file holds a key, created on first use (one machine only).
+    webhook_key_file: Path = Path("var/referral-webhook.key")
     #: Seconds a receiver has to answer one delivery, connection included.
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     #: The first retry waits this long; each further one twice as long ...
@@ -100,6 +108,18 @@ class ReferralSettings(ServiceSettings):
             priority, DEFAULT_SLA[priority]
         )
         return timedelta(days=terms.response_days), timedelta(days=terms.resolution_days)
+
+    @field_validator("webhook_secret_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for position, key in enumerate(value):
+            try:
+                Fernet(key.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(
+                    f"key {position + 1} is not a Fernet key (urlsafe base64 of 32 bytes)"
+                ) from exc
+        return value
 
     @field_validator("webhook_allow_networks")
     @classmethod

@@ -24,8 +24,9 @@ class WebhookSubscription(ReferralModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     url: str = Field(max_length=2000)
-    #: Kept as given: the signature is an HMAC with it, so it cannot be stored hashed.
-    secret: str = Field(max_length=200)
+    #: Sealed (see `sealing`): the signature is an HMAC with it, so it must be read back
+    #: and cannot be stored hashed.
+    secret: str = Field(max_length=512)
     event_types: list[str] = Field(sa_column=Column(JSONVariant, nullable=False))
     active: bool = True
     organization: str | None = Field(default=None, sa_type=code_string(50), index=True)

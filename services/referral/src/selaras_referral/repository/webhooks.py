@@ -104,6 +104,23 @@ class WebhookRepository:
             query = query.where(col(WebhookDelivery.event_seq) < before_seq)
         return (await self.session.scalars(query)).all()
 
+    async def stored_secrets(self) -> Sequence[tuple[uuid.UUID, str]]:
+        """Every subscription's stored (sealed) secret, locked until the transaction ends."""
+        rows = await self.session.execute(
+            select(col(WebhookSubscription.id), col(WebhookSubscription.secret))
+            .order_by(col(WebhookSubscription.id))
+            .with_for_update()
+        )
+        return [(subscription_id, secret) for subscription_id, secret in rows]
+
+    async def store_secret(self, subscription_id: uuid.UUID, secret: str) -> None:
+        """Replace a stored secret by another form of the same secret (no new version)."""
+        await self.session.execute(
+            update(WebhookSubscription)
+            .where(col(WebhookSubscription.id) == subscription_id)
+            .values(secret=secret)
+        )
+
     async def attempts(self, delivery_id: uuid.UUID) -> Sequence[WebhookAttempt]:
         """Every attempt of a delivery, oldest first."""
         query = (

@@ -29,6 +29,7 @@ from selaras_referral.egress import webhook_client
 from selaras_referral.models.outbox import OutboxEvent
 from selaras_referral.models.webhooks import WebhookAttempt
 from selaras_referral.repository.webhooks import Claimed, WebhookRepository
+from selaras_referral.sealing import Sealer, SecretUnreadable
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.db import utcnow
 
@@ -192,6 +193,7 @@ class Dispatcher:
         self.http = http
         self.settings = settings
         self.backoff = Backoff.from_settings(settings)
+        self.sealer = Sealer.from_settings(settings)
         self.clock = clock
         self.rng = rng or random.Random()
         self._gate = asyncio.Semaphore(settings.webhook_concurrency)
@@ -213,10 +215,14 @@ class Dispatcher:
             return await self._post(item)
 
     async def _post(self, item: Claimed) -> Outcome:
+        try:
+            secret = self.sealer.open(item.secret)
+        except SecretUnreadable as exc:
+            return Outcome(self.clock(), None, str(exc), 0)
         return await post_signed(
             self.http,
             url=item.url,
-            secret=item.secret,
+            secret=secret,
             payload=event_payload(item.event),
             clock=self.clock,
             limit_seconds=self.settings.webhook_timeout_seconds,

@@ -26,6 +26,7 @@ from selaras_referral.schemas.webhooks import (
     WebhookRead,
     WebhookUpdate,
 )
+from selaras_referral.sealing import Sealer, SecretUnreadable
 from selaras_referral.service.delivery import Clock, post_signed
 from selaras_referral.settings import ReferralSettings
 from selaras_shared.auth import Permission, Principal, Role
@@ -176,6 +177,7 @@ class WebhookService:
         self.clock = clock
         self.repo = WebhookRepository(session)
         self.policy = AddressPolicy.from_settings(settings)
+        self.sealer = Sealer.from_settings(settings)
         self.owner = self._owner()
 
     def _owner(self) -> Owner:
@@ -233,7 +235,7 @@ class WebhookService:
         now = self.clock()
         subscription = WebhookSubscription(
             url=url,
-            secret=secret,
+            secret=self.sealer.seal(secret),
             event_types=event_types,
             active=body.active,
             organization=self.owner.organization,
@@ -292,11 +294,11 @@ class WebhookService:
             subscription.active = body.active
             changed = True
         if body.secret is not None:
-            subscription.secret = check_secret(body.secret)
+            subscription.secret = self.sealer.seal(check_secret(body.secret))
             changed = True
         elif body.rotate_secret:
             generated = secrets.token_urlsafe(32)
-            subscription.secret = generated
+            subscription.secret = self.sealer.seal(generated)
             changed = True
         if changed:
             subscription.version += 1
@@ -381,10 +383,14 @@ class WebhookService:
             "subject": {"type": "webhook", "id": str(subscription.id)},
             "data": {"event_types": subscription.event_types},
         }
+        try:
+            secret = self.sealer.open(subscription.secret)
+        except SecretUnreadable as exc:
+            return PingResult(delivered=False, status_code=None, error=str(exc), duration_ms=0)
         outcome = await post_signed(
             http,
             url=subscription.url,
-            secret=subscription.secret,
+            secret=secret,
             payload=payload,
             clock=self.clock,
             limit_seconds=self.settings.webhook_timeout_seconds,
@@ -395,3 +401,13 @@ class WebhookService:
             error=outcome.error,
             duration_ms=outcome.duration_ms,
         )
+
+
+async def reseal_secrets(session: AsyncSession, sealer: Sealer) -> int:
+    """Seal every stored secret with the newest key (and any kept in the clear); returns
+    how many were resealed. Run after adding a key, before removing an old one."""
+    repo = WebhookRepository(session)
+    stored = await repo.stored_secrets()
+    for subscription_id, secret in stored:
+        await repo.store_secret(subscription_id, sealer.reseal(secret))
+    return len(stored)
