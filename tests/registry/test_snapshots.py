@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,12 +20,13 @@ from selaras_registry.app import create_app
 from selaras_registry.models import AccessLog
 from selaras_registry.repository.changes import BlockRange, SnapshotRepository
 from selaras_registry.service import changes
-from selaras_registry.service.changes import SNAPSHOT_SCHEMA, open_snapshot
+from selaras_registry.service.changes import CHANGED_SCHEMA, SNAPSHOT_SCHEMA, open_snapshot
 from selaras_shared.db import make_sessionmaker, read_only
+from selaras_shared.pagination import encode_cursor
 from tests.conftest import BACKEND
 
 from .conftest import Tokens, _app
-from .factories import OTHER_REGENCY_VILLAGE, create, household, member
+from .factories import OTHER_REGENCY_VILLAGE, VILLAGE, create, household, member
 from .test_changes import follow, patch
 
 SNAPSHOTS = "/api/v1/snapshots"
@@ -269,6 +271,120 @@ async def test_snapshot_cursor_then_feed_gives_exactly_the_later_changes(
     assert sorted(new) == sorted(later)
 
 
+def _applied(before: pa.Table, changed: pa.Table) -> pa.Table:
+    """A snapshot with the changes since its cursor applied: the rows of every changed
+    household replaced by the present ones, in id order."""
+    assert changed.schema.equals(CHANGED_SCHEMA)
+    gone = pc.is_in(before.column("id"), value_set=changed.column("id"))
+    present = changed.filter(changed.column("present")).drop_columns(["present"])
+    return pa.concat_tables([before.filter(pc.invert(gone)), present]).sort_by("id")
+
+
+async def _changed(
+    client: httpx.AsyncClient, headers: dict[str, str], since: str, **params: Any
+) -> tuple[pa.Table, dict[str, str], httpx.Response]:
+    response = await client.get(SNAPSHOTS, params={"since": since, **params}, headers=headers)
+    assert response.status_code == 200, response.text
+    table, metadata = read_stream(response.content)
+    assert metadata["selaras.cursor"] == response.headers["x-change-cursor"]
+    return table, metadata, response
+
+
+async def test_snapshot_since_a_cursor_holds_what_changed(
+    committed_client: httpx.AsyncClient, tokens: Tokens, registry_engine: AsyncEngine
+) -> None:
+    client, headers = committed_client, tokens()
+    kept = await create(client, headers)
+    edited = await create(client, headers)
+    gone = await create(client, headers)
+    leaving = await create(client, headers)
+    joining = await create(client, headers, village_code=OTHER_REGENCY_VILLAGE)
+    grown = await create(client, headers)
+    response = await client.get(SNAPSHOTS, params={"region": "7303"}, headers=headers)
+    before, _ = read_stream(response.content)
+    cursor = response.headers["x-change-cursor"]
+    assert set(before.column("id").to_pylist()) == {
+        h["id"] for h in (kept, edited, gone, leaving, grown)
+    }
+
+    await patch(client, headers, edited, desil=9)
+    await _deactivate(client, tokens, gone)
+    await patch(client, headers, leaving, village_code=OTHER_REGENCY_VILLAGE)
+    await patch(client, headers, joining, village_code=VILLAGE)
+    response = await client.post(
+        f"/api/v1/households/{grown['id']}/members",
+        json=member("Rahmat Hidayat", "male", date(2019, 7, 2), "anak"),
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    new = await create(client, headers)
+    await create(client, headers, village_code=OTHER_REGENCY_VILLAGE)  # elsewhere
+
+    changed, metadata, response = await _changed(client, headers, cursor, region="7303")
+    rows = {row["id"]: row for row in changed.to_pylist()}
+    present = {i for i, row in rows.items() if row["present"]}
+    removed = {i for i, row in rows.items() if not row["present"]}
+    # On PostgreSQL a transaction elsewhere on the server can hold a cursor back: what
+    # came just before it may be served again (unchanged), never anything missed.
+    assert {edited["id"], joining["id"], grown["id"], new["id"]} <= present
+    assert removed == {gone["id"], leaving["id"]}
+    assert present <= {kept["id"], edited["id"], joining["id"], grown["id"], new["id"]}
+    for left in removed:
+        assert all(v is None for k, v in rows[left].items() if k not in ("id", "present"))
+    assert rows[edited["id"]]["desil"] == 9
+    assert len(rows[grown["id"]]["members"]) == 4
+    assert metadata["selaras.households"] == str(len(present))
+    assert metadata["selaras.removed"] == "2"
+    assert metadata["selaras.region"] == "7303"
+    assert metadata["selaras.masked"] == "false"
+    assert "selaras.since" in metadata
+
+    # Applied to the first snapshot, they give the snapshot of now, at the new cursor.
+    now, _, _ = await export(client, headers, region="7303")
+    expected = pa.Table.from_pylist(sorted(now.values(), key=lambda r: r["id"]), SNAPSHOT_SCHEMA)
+    assert _applied(before, changed).equals(expected)
+    # From the new cursor nothing changed: applying what is served changes nothing.
+    later, _, _ = await _changed(
+        client, headers, response.headers["x-change-cursor"], region="7303"
+    )
+    assert not pc.any(pc.invert(later.column("present"))).as_py()
+    assert _applied(expected, later).equals(expected)
+
+    # Masked for a partner; read like a snapshot in the access log.
+    partner = tokens("partner", jurisdiction="7303", sub="baznas", org="baznas-7303")
+    masked, metadata, _ = await _changed(client, partner, cursor)
+    assert metadata["selaras.masked"] == "true"
+    assert set(masked.column("id").to_pylist()) == set(rows)
+    edited_row = next(r for r in masked.to_pylist() if r["id"] == edited["id"])
+    assert edited_row["kk_number"] is None
+    assert edited_row["members"][0]["nik"] is None
+    assert edited_row["members"][0]["birth_date"] is None
+    async with registry_engine.connect() as connection:
+        logged = (
+            await connection.execute(
+                select(AccessLog.subject, AccessLog.region, AccessLog.records, AccessLog.action)
+            )
+        ).all()
+    assert ("operator-1", "7303", len(present), "snapshot") in [tuple(row) for row in logged]
+    assert not [row for row in logged if row[0] == "baznas"]
+
+
+async def test_snapshot_since_bad_cursor_and_jurisdiction(
+    committed_client: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    client = committed_client
+    for since in ("not a cursor", encode_cursor({"id": 3}), encode_cursor({"txid": -1, "id": 3})):
+        response = await client.get(SNAPSHOTS, params={"since": since}, headers=tokens())
+        assert response.status_code == 422, since
+        assert response.json()["errors"][0]["field"] == "since"
+    since = encode_cursor({"txid": 0, "id": 0})
+    operator = tokens(jurisdiction="7373")
+    outside = await client.get(
+        SNAPSHOTS, params={"region": "7303", "since": since}, headers=operator
+    )
+    assert outside.status_code == 403
+
+
 @pytest.mark.parametrize("masked", [False, True])
 async def test_export_paths_agree(
     committed_client: httpx.AsyncClient,
@@ -307,6 +423,36 @@ async def test_export_paths_agree(
                 assert got.to_pylist() == expected.to_pylist(), (method, batch_size)
                 assert got.equals(expected)
 
+    # The changes since the start (every household, one of them gone) agree too.
+    gone = expected.column("id")[0].as_py()
+    await _deactivate(client, tokens, {"id": gone})
+    start = encode_cursor({"txid": 0, "id": 0})
+
+    async def changed(method: Any, batch_size: int) -> pa.Table:
+        snapshot = await open_snapshot(
+            registry_engine,
+            region="",
+            masked=masked,
+            method=method,
+            batch_size=batch_size,
+            since=start,
+        )
+        content = b"".join([chunk async for chunk in snapshot.stream()])
+        return read_stream(content)[0].sort_by("id")
+
+    everything = await changed("rows", 2)
+    assert everything.schema.equals(CHANGED_SCHEMA)
+    assert everything.num_rows == 5
+    assert everything.filter(pc.invert(everything.column("present"))).column("id").to_pylist() == [
+        gone
+    ]
+    present = everything.filter(everything.column("present")).drop_columns(["present"])
+    assert present.equals(expected.filter(pc.not_equal(expected.column("id"), gone)))
+    assert everything.equals(await changed("rows", 100))
+    if BACKEND == "postgres":
+        for batch_size in (2, 100):
+            assert (await changed("keys", batch_size)).equals(everything), batch_size
+
 
 async def _open_transactions(engine: AsyncEngine) -> int:
     """Connections of this database in a transaction, other than the one asking."""
@@ -334,6 +480,7 @@ async def _settled(engine: AsyncEngine) -> None:
 def test_openapi_documents_feed_and_export() -> None:
     paths = create_app().openapi()["paths"]
     assert "since" in {p["name"] for p in paths["/api/v1/changes"]["get"]["parameters"]}
+    assert "since" in {p["name"] for p in paths["/api/v1/snapshots"]["get"]["parameters"]}
     ok = paths["/api/v1/snapshots"]["get"]["responses"]["200"]
     assert ARROW in ok["content"]
     assert "X-Change-Cursor" in ok["headers"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -69,6 +69,13 @@ async def get_snapshot_service(
 async def export_snapshot(
     service: Annotated[SnapshotService, Depends(get_snapshot_service)],
     region: RegionPrefix | None = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="a snapshot's cursor: export only the households changed after it",
+        ),
+    ] = None,
 ) -> SnapshotResponse:
     """The active households of `region` (default: the caller's jurisdiction) and their
     active members as an Arrow IPC stream, one row per household with a `members` list.
@@ -77,6 +84,12 @@ async def export_snapshot(
     schema metadata) is in the snapshot. Follow `/changes?since=<cursor>` from it: a change
     whose `version` is not above the household's `version` in the snapshot is already in
     it and can be skipped. Personal columns (NIK, KK number, name, address, birth date) are
-    null without personal-data rights (`selaras.masked`)."""
+    null without personal-data rights (`selaras.masked`).
+
+    With `since` (the cursor of an earlier snapshot), only the households that changed after
+    it, as of now, with one more column, `present`: true for a household of the region
+    (its row as in a full snapshot), false for one that no longer is (deactivated or moved
+    out: only its id is set). Applied to the earlier snapshot (rows of those ids replaced
+    by the present ones), they give what a full snapshot would, at the new cursor."""
     check_region("region", region)
-    return SnapshotResponse(await service.open(region))
+    return SnapshotResponse(await service.open(region, since))

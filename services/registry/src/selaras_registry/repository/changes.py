@@ -96,20 +96,26 @@ class ChangeRepository:
         """Up to `limit` versions after `position` touching `region` (where the household
         is, or where it was when the change moved it), in feed order."""
         version = HouseholdVersion
-        statement = select(version).where(
-            tuple_(col(version.txid), col(version.id)) > tuple_(position.txid, position.id)
-        )
+        statement = select(version).where(_after(position))
         if self.session.get_bind().dialect.name == "postgresql":
             statement = statement.where(col(version.txid) < literal_column(_SNAPSHOT_XMIN))
         if region:
-            statement = statement.where(
-                or_(
-                    _code_in(col(version.village_code), region),
-                    _code_in(col(version.previous_village_code), region),
-                )
-            )
+            statement = statement.where(_touches(region))
         statement = statement.order_by(col(version.txid), col(version.id)).limit(limit)
         return list(await self.session.scalars(statement))
+
+
+def _after(position: FeedPosition) -> ColumnElement[bool]:
+    version = HouseholdVersion
+    return tuple_(col(version.txid), col(version.id)) > tuple_(position.txid, position.id)
+
+
+def _touches(region: str) -> ColumnElement[bool]:
+    """Versions that put their household in `region`, or moved it out of there."""
+    return or_(
+        _code_in(col(HouseholdVersion.village_code), region),
+        _code_in(col(HouseholdVersion.previous_village_code), region),
+    )
 
 
 # --- snapshots ---------------------------------------------------------------------------
@@ -131,6 +137,16 @@ class BlockRange:
 
     first: int
     end: int | None
+
+
+@dataclass(frozen=True)
+class IdBatch:
+    """Households with these ids (an export of the households changed since a cursor)."""
+
+    ids: tuple[uuid.UUID, ...]
+
+
+Batch = KeyRange | BlockRange | IdBatch
 
 
 class SnapshotRepository:
@@ -194,6 +210,28 @@ class SnapshotRepository:
             bounds.append((region_range(region)[1], _LAST_ID))
         return [KeyRange(a, b) for a, b in itertools.pairwise(bounds)]
 
+    async def changed_since(
+        self, position: FeedPosition, region: str
+    ) -> list[tuple[uuid.UUID, bool]]:
+        """Households with a version after `position` that put them in `region` or moved
+        them out of it, as far as this snapshot sees, each with whether it is an active
+        household of `region` now.
+
+        A version that an earlier snapshot at `position` did not see comes after `position`
+        in feed order (see the module docstring), so these are all the households of the
+        region that may differ from that snapshot (and some that do not).
+        """
+        version = HouseholdVersion
+        where = [_after(position), *([_touches(region)] if region else [])]
+        touched = select(col(version.household_id).label("id")).where(*where).distinct().subquery()
+        present = and_(
+            col(Household.status) == "active", _code_in(col(Household.village_code), region)
+        )
+        rows = await self.connection.execute(
+            select(touched.c.id, present).join(Household, col(Household.id) == touched.c.id)
+        )
+        return [(_as_uuid(household), bool(inside)) for household, inside in rows]
+
     async def pages(self) -> int:
         """How many pages the household table has (PostgreSQL)."""
         pages = await self.connection.scalar(
@@ -215,7 +253,7 @@ class SnapshotRepository:
             for i, start in enumerate(starts)
         ]
 
-    async def households(self, region: str, keys: KeyRange) -> list[RowMapping]:
+    async def households(self, region: str, keys: KeyRange | IdBatch) -> list[RowMapping]:
         """The active households of `region` in `keys`, in key order (column name to
         value)."""
         statement = (
@@ -225,7 +263,7 @@ class SnapshotRepository:
         )
         return list((await self.connection.execute(statement)).mappings())
 
-    async def members(self, region: str, keys: KeyRange) -> list[RowMapping]:
+    async def members(self, region: str, keys: KeyRange | IdBatch) -> list[RowMapping]:
         """The active members of the active households of `region` in `keys`, household
         by household in key order, each household's in family-card order (column name to
         value)."""
@@ -242,13 +280,12 @@ class SnapshotRepository:
         return list((await self.connection.execute(statement)).mappings())
 
 
-def _in_keys(region: str, keys: KeyRange) -> list[ColumnElement[bool]]:
+def _in_keys(region: str, keys: KeyRange | IdBatch) -> list[ColumnElement[bool]]:
+    inside = _code_in(col(Household.village_code), region)
+    if isinstance(keys, IdBatch):
+        return [inside, col(Household.id).in_(keys.ids)]
     key = tuple_(col(Household.village_code), col(Household.id))
-    return [
-        _code_in(col(Household.village_code), region),
-        key > tuple_(*keys.after),
-        key <= tuple_(*keys.upto),
-    ]
+    return [inside, key > tuple_(*keys.after), key <= tuple_(*keys.upto)]
 
 
 def _as_uuid(value: Any) -> uuid.UUID:
@@ -316,11 +353,13 @@ MEMBER_COPY_COLUMNS = (
 _CODES = "translate({}::text, ',[]\" ', '|')"
 
 
-def _copy_filter(region: str, batch: KeyRange | BlockRange) -> tuple[str, tuple[Any, ...]]:
+def _copy_filter(region: str, batch: Batch) -> tuple[str, tuple[Any, ...]]:
     """The WHERE clause selecting the active households of `batch` within `region`
     (alias `h`), with its parameters."""
     low, high = region_range(region)
     where = "h.status = 'active' AND h.village_code BETWEEN $1 AND $2"
+    if isinstance(batch, IdBatch):
+        return where + " AND h.id = ANY($3::uuid[])", (low, high, list(batch.ids))
     if isinstance(batch, KeyRange):
         where += (
             " AND (h.village_code, h.id) > ($3, $4::uuid)"
@@ -333,9 +372,7 @@ def _copy_filter(region: str, batch: KeyRange | BlockRange) -> tuple[str, tuple[
     return where + " AND h.ctid < $4::tid", (low, high, (batch.first, 0), (batch.end, 0))
 
 
-def household_copy(
-    region: str, batch: KeyRange | BlockRange, *, masked: bool
-) -> tuple[str, tuple[Any, ...]]:
+def household_copy(region: str, batch: Batch, *, masked: bool) -> tuple[str, tuple[Any, ...]]:
     """The households of a batch, one row each in `HOUSEHOLD_COPY_COLUMNS` order (for
     COPY ... TO STDOUT), and the query's parameters."""
     personal = "NULL, NULL" if masked else "h.kk_number, h.address"
@@ -356,9 +393,7 @@ def household_copy(
     return sql, arguments
 
 
-def member_copy(
-    region: str, batch: KeyRange | BlockRange, *, masked: bool
-) -> tuple[str, tuple[Any, ...]]:
+def member_copy(region: str, batch: Batch, *, masked: bool) -> tuple[str, tuple[Any, ...]]:
     """The active members of the households of a batch, in `MEMBER_COPY_COLUMNS` order and
     in no particular order (for COPY ... TO STDOUT), and the query's parameters."""
     personal = "NULL, NULL" if masked else "m.nik, m.name"

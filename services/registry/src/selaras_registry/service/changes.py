@@ -2,7 +2,10 @@
 
 A consumer exports a region once (`SnapshotService.open`, an Arrow IPC stream carrying the
 change-feed cursor it corresponds to) and then follows the feed from that cursor
-(`ChangeService.feed`). Why the feed misses nothing is explained in `repository.changes`.
+(`ChangeService.feed`), or asks for the households changed since it, as they are now, in
+the same columnar form (`SnapshotService.open` with `since`): what a screening re-run
+needs, without a JSON document per change. Why the feed misses nothing is explained in
+`repository.changes`.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from selaras_registry.repository import AccessLogRepository
 from selaras_registry.repository.changes import (
     HOUSEHOLD_COPY_COLUMNS,
     MEMBER_COPY_COLUMNS,
-    BlockRange,
+    Batch,
     ChangeRepository,
     FeedPosition,
+    IdBatch,
     KeyRange,
     SnapshotRepository,
     household_copy,
@@ -198,6 +202,11 @@ SNAPSHOT_SCHEMA = pa.schema(
         ("members", pa.list_(MEMBER_TYPE)),
     ]
 )
+
+#: The households that changed after a cursor: their snapshot rows, then one row for each
+#: that is no longer among the region's active households (deactivated or moved out), with
+#: `present` false and only its id set.
+CHANGED_SCHEMA = SNAPSHOT_SCHEMA.append(pa.field("present", pa.bool_(), nullable=False))
 
 _CODE_COLUMNS = frozenset({"programs_received", "ppks"})
 
@@ -394,15 +403,24 @@ class _Chunks:
 #: the (village_code, id) index or in table-page order; "auto" picks.
 Method = Literal["auto", "keys", "blocks", "rows"]
 
-#: Households per record batch on PostgreSQL (COPY) and on the portable path.
+#: Households per record batch on PostgreSQL (COPY) and on the portable path; of the
+#: changes since a cursor on PostgreSQL (read by id, smaller: the connections share them).
 COPY_BATCH = 25_000
 ROWS_BATCH = 5_000
+CHANGED_BATCH = 2_500
 
 #: Reading a page in table order costs far less than fetching a row through the index; a
 #: region holding at least one household per this many table pages is read in page order.
 _PAGES_PER_HOUSEHOLD = 4
 
-Batch = KeyRange | BlockRange
+
+@dataclass(frozen=True)
+class Since:
+    """What an export of the changes after a cursor adds to a snapshot's: the cursor, and
+    the households that changed but are no longer among the region's active ones."""
+
+    cursor: str
+    removed: list[uuid.UUID]
 
 
 class SnapshotExport:
@@ -411,7 +429,8 @@ class SnapshotExport:
     `cursor` is the change-feed position the snapshot corresponds to. The snapshot is one
     read-only transaction (on PostgreSQL possibly shared by more than one connection, see
     `open_snapshot`); it ends when the stream ends or is abandoned, and `aclose` ends it in
-    any case (idempotent).
+    any case (idempotent). With `since`, it holds only the households changed after that
+    cursor (`CHANGED_SCHEMA`).
     """
 
     def __init__(
@@ -424,6 +443,7 @@ class SnapshotExport:
         households: int,
         batches: Sequence[Batch],
         copy: bool,
+        since: Since | None = None,
     ) -> None:
         self.connections = list(connections)
         self.region = region
@@ -432,30 +452,40 @@ class SnapshotExport:
         self.households = households
         self.batches = list(batches)
         self.copy = copy
+        self.since = since
         self.generated_at = utcnow()
-        self.schema = SNAPSHOT_SCHEMA.with_metadata(
-            {
-                "selaras.cursor": cursor,
-                "selaras.region": region,
-                "selaras.generated_at": self.generated_at.isoformat(),
-                "selaras.masked": "true" if masked else "false",
-                "selaras.households": str(households),
-            }
-        )
+        metadata = {
+            "selaras.cursor": cursor,
+            "selaras.region": region,
+            "selaras.generated_at": self.generated_at.isoformat(),
+            "selaras.masked": "true" if masked else "false",
+            "selaras.households": str(households),
+        }
+        if since is None:
+            self.schema = SNAPSHOT_SCHEMA.with_metadata(metadata)
+        else:
+            metadata["selaras.since"] = since.cursor
+            metadata["selaras.removed"] = str(len(since.removed))
+            self.schema = CHANGED_SCHEMA.with_metadata(metadata)
         self._closed = False
         self._pending: deque[asyncio.Future[tuple[bytes, bytes]]] = deque()
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The Arrow IPC stream: the schema, then one record batch (and chunk) per batch
-        of households, then the end-of-stream marker."""
+        of households (and one of the households removed since the cursor), then the
+        end-of-stream marker."""
         try:
             sink = _Chunks()
             writer = pa.ipc.new_stream(sink, self.schema)
             batches = self._copied() if self.copy else self._selected()
             async with contextlib.aclosing(batches):
                 async for batch in batches:
+                    if self.since is not None:
+                        batch = _present(batch, True)
                     await anyio.to_thread.run_sync(writer.write_batch, batch)
                     yield sink.take()
+            if self.since is not None and self.since.removed:
+                writer.write_batch(_removed(self.since.removed))
             writer.close()
             yield sink.take()
         finally:
@@ -464,7 +494,7 @@ class SnapshotExport:
     async def _selected(self) -> AsyncGenerator[pa.RecordBatch, None]:
         repository = SnapshotRepository(self.connections[0])
         for keys in self.batches:
-            assert isinstance(keys, KeyRange)
+            assert isinstance(keys, KeyRange | IdBatch)
             households = await repository.households(self.region, keys)
             members = await repository.members(self.region, keys)
             yield batch_from_rows(households, members, self.masked)
@@ -527,6 +557,24 @@ class SnapshotExport:
                 await connection.close()  # rolls back
 
 
+def _present(batch: pa.RecordBatch, present: bool) -> pa.RecordBatch:
+    """A snapshot batch with the `present` column of `CHANGED_SCHEMA`."""
+    flags = pa.repeat(pa.scalar(present), batch.num_rows)
+    return pa.RecordBatch.from_arrays([*batch.columns, flags], schema=CHANGED_SCHEMA)
+
+
+def _removed(household_ids: Sequence[uuid.UUID]) -> pa.RecordBatch:
+    """Rows of households no longer in the region: the id, nothing else."""
+    count = len(household_ids)
+    columns = [
+        pa.array([str(i) for i in household_ids], pa.string())
+        if field.name == "id"
+        else pa.nulls(count, field.type)
+        for field in SNAPSHOT_SCHEMA
+    ]
+    return _present(pa.RecordBatch.from_arrays(columns, schema=SNAPSHOT_SCHEMA), False)
+
+
 #: Settings of the export transaction on PostgreSQL: the text form of dates and timestamps
 #: that the CSV reader expects whatever the server's default; no JIT compilation (it costs
 #: more than it saves on each of the export's many short queries); no parallel workers
@@ -571,8 +619,10 @@ async def open_snapshot(
     method: Method = "auto",
     batch_size: int | None = None,
     connections: int = COPY_CONNECTIONS,
+    since: str | None = None,
 ) -> SnapshotExport:
-    """Open a snapshot of the active households of `region` (a code prefix, '' for all).
+    """Open a snapshot of the active households of `region` (a code prefix, '' for all);
+    with `since` (a cursor), of the households that changed after it.
 
     On PostgreSQL the export is one REPEATABLE READ, READ ONLY transaction whose snapshot
     is shared (`pg_export_snapshot`) with `connections - 1` more connections, and batches
@@ -583,23 +633,38 @@ async def open_snapshot(
     postgres = engine.dialect.name == "postgresql"
     if method in ("keys", "blocks") and not postgres:
         raise ValueError(f"method {method!r} needs PostgreSQL")
+    after = read_position(since) if since is not None else None
     copy = postgres and method != "rows"
     opened = [await _begin(engine, postgres=postgres)]
     try:
         main = opened[0]
         repository = SnapshotRepository(main)
         position = await repository.position()  # the first statement takes the snapshot
-        households = await repository.count(region)
-        size = batch_size or (COPY_BATCH if copy else ROWS_BATCH)
         batches: Sequence[Batch]
-        if copy:
-            pages = await repository.pages()
-            if method == "blocks" or (
-                method == "auto" and households * _PAGES_PER_HOUSEHOLD >= pages
+        changed: Since | None = None
+        if after is not None:
+            size = batch_size or (CHANGED_BATCH if copy else ROWS_BATCH)
+            touched = await repository.changed_since(after, region)
+            present = [household for household, inside in touched if inside]
+            removed = [household for household, inside in touched if not inside]
+            changed = Since(encode_position(after), removed)
+            households = len(present)
+            batches = [
+                IdBatch(tuple(present[start : start + size]))
+                for start in range(0, len(present), size)
+            ]
+        else:
+            size = batch_size or (COPY_BATCH if copy else ROWS_BATCH)
+            households = await repository.count(region)
+            pages = await repository.pages() if copy else 0
+            if copy and (
+                method == "blocks"
+                or (method == "auto" and households * _PAGES_PER_HOUSEHOLD >= pages)
             ):
                 batches = repository.block_ranges(pages, households, size)
             else:
                 batches = await repository.key_ranges(region, households, size)
+        if copy:
             if len(batches) > 1 and connections > 1:
                 snapshot = str(await main.scalar(text("SELECT pg_export_snapshot()")))
                 if not _SNAPSHOT_ID.match(snapshot):
@@ -611,8 +676,6 @@ async def open_snapshot(
             for connection in opened:
                 for setting in _EXPORT_SETTINGS:
                     await connection.execute(text(setting))
-        else:
-            batches = await repository.key_ranges(region, households, size)
     except BaseException:
         with anyio.CancelScope(shield=True):
             for connection in opened:
@@ -626,6 +689,7 @@ async def open_snapshot(
         households=households,
         batches=batches,
         copy=copy,
+        since=changed,
     )
 
 
@@ -636,13 +700,14 @@ class SnapshotService:
         self.engine = engine
         self.caller = caller
 
-    async def open(self, region: str | None) -> SnapshotExport:
+    async def open(self, region: str | None, since: str | None = None) -> SnapshotExport:
         """Open the export of `region` (default: the caller's jurisdiction; one outside it
-        is forbidden). Unmasked exports are written to the access log first, with the
-        number of households the snapshot holds."""
+        is forbidden), or of its households changed after the cursor `since`. Unmasked
+        exports are written to the access log first, with the number of households the
+        snapshot holds."""
         scope = _narrowest(self.caller.principal, region or "")
         masked = not self.caller.sees_personal_data
-        export = await open_snapshot(self.engine, region=scope, masked=masked)
+        export = await open_snapshot(self.engine, region=scope, masked=masked, since=since)
         if masked:
             return export
         try:
