@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import pyarrow as pa
 import pytest
 
 from selaras_eligibility.clients import RegistryClient
@@ -193,3 +194,51 @@ async def test_app_lifespan_owns_one_registry_client(tmp_path: Any) -> None:
         assert registry.http.timeout.connect == 0.5
         assert registry.http.timeout.read == 0.3
     assert registry.http.is_closed
+
+
+def arrow_stream(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+async def test_changes_since_splits_present_households_from_those_gone() -> None:
+    seen: list[httpx.Request] = []
+    changed = pa.table(
+        {"id": ["a", "b", "c"], "desil": [1, None, 3], "present": [True, False, True]}
+    )
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200, content=arrow_stream(changed), headers={"X-Change-Cursor": "next"}
+        )
+
+    client = RegistryClient.from_settings(settings("http://registry"), httpx.MockTransport(handle))
+    async with client.http:
+        changes = await client.changes_since("7303", "before", authorization="Bearer t")
+    assert seen[0].url.params["since"] == "before"
+    assert seen[0].url.params["region"] == "7303"
+    assert changes.cursor == "next"
+    assert changes.changed.to_pylist() == ["a", "b", "c"]
+    assert changes.households.column_names == ["id", "desil"]
+    assert changes.households.column("id").to_pylist() == ["a", "c"]
+
+
+async def test_changes_since_without_present_flags_is_a_bad_gateway() -> None:
+    for table, headers in (
+        (pa.table({"id": ["a"]}), {"X-Change-Cursor": "next"}),  # a full snapshot
+        (
+            pa.table({"id": ["a"], "present": pa.array([None], pa.bool_())}),
+            {"X-Change-Cursor": "n"},
+        ),
+        (pa.table({"id": ["a"], "present": [True]}), {}),  # no cursor
+    ):
+        answer = httpx.Response(200, content=arrow_stream(table), headers=headers)
+        transport = httpx.MockTransport(lambda request, answer=answer: answer)
+        client = RegistryClient.from_settings(settings("http://registry"), transport)
+        async with client.http:
+            with pytest.raises(UpstreamError) as caught:
+                await client.changes_since("7303", "before", authorization=None)
+        assert caught.value.status == 502

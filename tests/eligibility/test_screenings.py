@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from selaras_eligibility.cli import MIGRATIONS
 from selaras_eligibility.clients import RegistryClient
-from selaras_eligibility.models import Screening, ScreeningRow
+from selaras_eligibility.models import Screening, ScreeningRow, ScreeningSeries
+from selaras_eligibility.screening import state
 from selaras_eligibility.screening.runner import ScreeningRunner
 from selaras_eligibility.settings import EligibilitySettings
 from selaras_shared.db import make_engine, utcnow
@@ -222,6 +223,89 @@ async def test_rerun_follows_the_change_feed_and_matches_a_full_run(
         select(func.count()).select_from(ScreeningRow).where(ScreeningRow.valid_to.is_(None))  # type: ignore[union-attr]
     )
     assert open_rows == 5
+
+
+async def test_reruns_with_few_changes_match_a_full_run_each_time(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    registry: httpx.AsyncClient,
+    tokens: Tokens,
+    tmp_path: Path,
+) -> None:
+    """Re-run after re-run (each changing a household or two, so that the kept state
+    grows by a segment each time, until it is merged again), the results are those of a
+    full run."""
+    await catalogue(client, tokens)
+    village, other = fresh_village(), fresh_village()
+    ids = [
+        await new_household(registry, tokens, village_code=village, desil=d, programs_received=[])
+        for d in (1, 2, 3, 3, 4, 4, 5, 6, 8, 9)
+    ]
+    headers = tokens(role="supervisor", jurisdiction=village[:6])
+    followed = {"region": village, "on": ON}
+    # Two of the programmes, in a series of their own, screened in full every time.
+    compared = ["BAZNAS_MODAL", "ZAKAT"]
+    first = await run(app, client, headers, followed)
+    assert first["mode"] == "full"
+    manager = tokens(role="manager", jurisdiction=village[:6])
+
+    async def deactivate(household_id: str) -> None:
+        response = await registry.post(
+            f"{API}/households/{household_id}/deactivation",
+            json={"reason": "moved"},
+            headers=manager,
+        )
+        assert response.status_code == 200, response.text
+
+    steps = [
+        # A household jumps the quota line.
+        lambda: update_household(registry, tokens, ids[9], desil=1),
+        # One now receives PKH, which ZAKAT excludes.
+        lambda: update_household(registry, tokens, ids[2], programs_received=["PKH"]),
+        # One moves out of the village; one is deactivated; one is registered.
+        lambda: update_household(registry, tokens, ids[3], village_code=other),
+        lambda: deactivate(ids[0]),
+        lambda: new_household(
+            registry, tokens, village_code=village, desil=1, programs_received=[]
+        ),
+    ]
+    for step in steps:
+        await step()
+        rerun = await run(app, client, headers, followed)
+        assert rerun["status"] == "succeeded", rerun
+        assert rerun["mode"] == "changes"
+        assert rerun["households_changed"] >= 1
+        full = await run_full(app, client, headers, {**followed, "programs": compared}, tmp_path)
+        got = await all_results(client, headers, rerun["id"])
+        want = await all_results(client, headers, full["id"])
+        assert [(i["household_id"], i["village_code"]) for i in got] == [
+            (i["household_id"], i["village_code"]) for i in want
+        ]
+        for program in compared:
+            assert outcome(got, program) == outcome(want, program), program
+            assert rerun["counts"][program] == full["counts"][program]
+    assert outcome(got, "BAZNAS_MODAL")[ids[9]] == "eligible"
+    assert outcome(got, "ZAKAT")[ids[2]] == "not_eligible:excluded"
+    assert {ids[0], ids[3]}.isdisjoint(i["household_id"] for i in got)
+    assert len(got) == 9
+
+
+async def run_full(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    data_dir: Path,
+) -> dict[str, Any]:
+    """Screen `body` in full: the kept state of its series, if any, is removed first."""
+    async with app.state.sessionmaker() as session:
+        for series in await session.scalars(select(ScreeningSeries)):
+            if series.programs == body["programs"]:
+                index = state.state_path(data_dir, series.id)
+                await asyncio.to_thread(index.unlink, missing_ok=True)
+    job = await run(app, client, headers, body)
+    assert job["status"] == "succeeded" and job["mode"] == "full", job
+    return job
 
 
 async def test_csv_download_with_bom_and_filters(

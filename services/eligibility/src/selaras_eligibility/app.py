@@ -60,5 +60,4 @@ def screening_runner(app: FastAPI, settings: EligibilitySettings) -> ScreeningRu
         data_dir=settings.data_dir,
         stale_seconds=settings.screening_stale_seconds,
         heartbeat_seconds=settings.screening_heartbeat_seconds,
-        feed_page=settings.registry_feed_page,
     )

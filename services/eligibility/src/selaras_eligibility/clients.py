@@ -43,6 +43,17 @@ class RegionSnapshot:
     cursor: str
 
 
+@dataclass(frozen=True)
+class RegionChanges:
+    """The region's households changed after a cursor: the rows of those still in the
+    region (as in a snapshot), the ids of every one of them (those that left too), and the
+    cursor the answer corresponds to."""
+
+    households: pa.Table
+    changed: pa.Array
+    cursor: str
+
+
 class RegistryClient(ServiceClient):
     """Reads households from the registry on behalf of the caller (whose token it forwards)."""
 
@@ -120,11 +131,29 @@ class RegistryClient(ServiceClient):
     ) -> RegionSnapshot:
         """The region's active households as one Arrow table, read with the caller's rights
         (masked without personal-data rights), within the snapshot deadline."""
+        table, cursor = await self._snapshot(region, None, authorization, purpose)
+        return RegionSnapshot(table, cursor)
+
+    async def changes_since(
+        self, region: str, since: str, *, authorization: str | None, purpose: str = "screening"
+    ) -> RegionChanges:
+        """The region's households changed after the snapshot cursor `since`, as they are
+        now (the registry's snapshot with `since`), read like a snapshot."""
+        table, cursor = await self._snapshot(region, since, authorization, purpose)
+        present = table.column("present")
+        if not pa.types.is_boolean(present.type) or present.null_count:
+            raise self._unreadable()
+        households = table.filter(present).drop_columns(["present"])
+        return RegionChanges(households, table.column("id").combine_chunks(), cursor)
+
+    async def _snapshot(
+        self, region: str, since: str | None, authorization: str | None, purpose: str
+    ) -> tuple[pa.Table, str]:
         response = await self.read(
             "GET",
             "/api/v1/snapshots",
             headers=forwarded_headers(authorization=authorization, purpose=purpose),
-            params={"region": region},
+            params={"region": region, **({"since": since} if since is not None else {})},
             deadline=self.snapshot_deadline,
         )
         if response.status_code != 200:
@@ -136,34 +165,9 @@ class RegistryClient(ServiceClient):
                 table = reader.read_all()
         except (pa.ArrowInvalid, OSError) as exc:
             raise self._unreadable() from exc
-        if not cursor:
+        if not cursor or (since is not None and "present" not in table.column_names):
             raise self._unreadable()
-        return RegionSnapshot(table, cursor)
-
-    async def changes(
-        self,
-        since: str,
-        region: str,
-        *,
-        authorization: str | None,
-        limit: int = 5000,
-        purpose: str = "screening",
-    ) -> dict[str, Any]:
-        """One page of the registry's change feed after `since` for the region: `items`
-        (each with the household document, null when it left the caller's jurisdiction),
-        `next_cursor` and `has_more`."""
-        response = await self.read(
-            "GET",
-            "/api/v1/changes",
-            headers=forwarded_headers(authorization=authorization, purpose=purpose),
-            params={"since": since, "region": region, "limit": limit},
-        )
-        if response.status_code != 200:
-            raise self._region_problem(response, region)
-        page = self.json_object(response)
-        if not isinstance(page.get("items"), list):
-            raise self.bad_answer(response.status_code)
-        return page
+        return table, cursor
 
     def _unreadable(self) -> DomainError:
         return UpstreamError(_SNAPSHOT_UNREADABLE)

@@ -30,8 +30,6 @@ class EligibilitySettings(ServiceSettings):
     #: Seconds a whole snapshot download may take (a region of a million households is
     #: a few hundred MB): the read timeout still applies to every chunk.
     registry_snapshot_deadline: float = Field(default=600.0, gt=0)
-    #: Changes asked for per page of the registry's change feed (its maximum is 5000).
-    registry_feed_page: int = Field(default=5000, ge=1, le=5000)
     #: Where screening state (the last evaluated snapshot of each series) is kept.
     data_dir: Path = Path("./var/eligibility")
     #: Run screening jobs in this process (off for tools that only migrate or load).

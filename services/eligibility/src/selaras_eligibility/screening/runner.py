@@ -21,14 +21,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from selaras_eligibility.clients import RegistryClient
 from selaras_eligibility.models import RuleSet, Screening, ScreeningSeries
 from selaras_eligibility.repository.screenings import ScreeningRepository
 from selaras_eligibility.screening import outcomes, state
-from selaras_eligibility.screening.outcomes import Letters, ProgramSpec
+from selaras_eligibility.screening.outcomes import ProgramSpec
 from selaras_eligibility.service.explain import compiled_rule_set
 from selaras_shared.db import utcnow
 from selaras_shared.errors import DomainError
@@ -78,13 +77,11 @@ class _Ticket:
 class _Evaluated:
     """What a run produced, before it is written."""
 
-    table: pa.Table
-    base: Letters
-    final: Letters
+    state: state.State
     cursor: str
     mode: str
     changed: int
-    #: Households whose open row must end, and rows (positions in `table`) to open.
+    #: Households whose open row must end, and rows (positions in the state's table) to open.
     close: list[str]
     open_rows: Any
     close_all: bool
@@ -101,14 +98,12 @@ class ScreeningRunner:
         data_dir: Path,
         stale_seconds: float = 60.0,
         heartbeat_seconds: float = 5.0,
-        feed_page: int = 200,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.registry = registry
         self.data_dir = data_dir
         self.stale = timedelta(seconds=stale_seconds)
         self.heartbeat_seconds = heartbeat_seconds
-        self.feed_page = feed_page
         self._queue: asyncio.Queue[_Ticket] = asyncio.Queue()
         self._held: set[uuid.UUID] = set()
         self._ended: dict[uuid.UUID, asyncio.Event] = {}
@@ -255,8 +250,10 @@ class ScreeningRunner:
         authorization: str | None,
         timings: dict[str, float],
     ) -> _Evaluated:
+        clock = time.monotonic()
         path = state.state_path(self.data_dir, series.id)
         previous = await asyncio.to_thread(state.load, path, len(specs))
+        timings["state_seconds"] = round(time.monotonic() - clock, 3)
         if previous is not None and (
             series.last_seq == 0
             or previous.meta.get("seq") != series.last_seq
@@ -282,22 +279,20 @@ class ScreeningRunner:
         await self._phase(job.id, "evaluating", households=snapshot.table.num_rows)
         clock = time.monotonic()
 
-        def work() -> tuple[pa.Table, Letters, Letters]:
+        def work() -> state.State:
             table = state.rule_inputs(snapshot.table)
             base = outcomes.evaluate(table, specs, job.on)
-            return table, base, outcomes.apply_quotas(table, base, specs)
+            return state.State.evaluated(table, base, outcomes.apply_quotas(table, base, specs))
 
-        table, base, final = await asyncio.to_thread(work)
+        evaluated = await asyncio.to_thread(work)
         timings["evaluate_seconds"] = round(time.monotonic() - clock, 3)
         return _Evaluated(
-            table=table,
-            base=base,
-            final=final,
+            state=evaluated,
             cursor=snapshot.cursor,
             mode="full",
-            changed=table.num_rows,
+            changed=evaluated.households,
             close=[],
-            open_rows=np.arange(table.num_rows),
+            open_rows=np.arange(evaluated.households),
             close_all=series.last_seq > 0,
         )
 
@@ -311,54 +306,36 @@ class ScreeningRunner:
     ) -> _Evaluated:
         await self._phase(job.id, "following_changes", mode="changes")
         clock = time.monotonic()
-        cursor = str(previous.meta["cursor"])
-        latest: dict[str, dict[str, Any] | None] = {}
-        while True:
-            page = await self.registry.changes(
-                cursor, job.region, authorization=authorization, limit=self.feed_page
-            )
-            for item in page["items"]:
-                document = item.get("household")
-                inside = (
-                    isinstance(document, dict)
-                    and document.get("status", "active") == "active"
-                    and str(document.get("village_code", "")).startswith(job.region)
-                )
-                latest[str(item["household_id"])] = document if inside else None
-            cursor = str(page["next_cursor"])
-            if not page.get("has_more"):
-                break
+        changes = await self.registry.changes_since(
+            job.region, str(previous.meta["cursor"]), authorization=authorization
+        )
         timings["changes_seconds"] = round(time.monotonic() - clock, 3)
-        await self._phase(job.id, "evaluating", households_changed=len(latest))
+        await self._phase(job.id, "evaluating", households_changed=len(changes.changed))
         clock = time.monotonic()
         same_rules = previous.meta.get("on") == job.on.isoformat() and previous.meta.get(
             "hashes"
         ) == [s.compiled.content_hash for s in specs]
 
         def work() -> _Evaluated:
-            fresh = state.rows_from_documents(
-                [doc for doc in latest.values() if doc is not None], previous.table.schema
-            )
-            table, kept_base, kept = previous.replace(set(latest), fresh)
+            fresh = state.rule_inputs(changes.households)
+            table, current, replaced = previous.apply(changes.changed, fresh)
             if same_rules:
-                base = np.concatenate([kept_base, outcomes.evaluate(fresh, specs, job.on)])
+                base = np.concatenate([previous.base, outcomes.evaluate(fresh, specs, job.on)])
             else:
                 base = outcomes.evaluate(table, specs, job.on)
+            # Rows replaced or gone take no part in quotas, counts or what is stored.
+            base[~current] = outcomes.OUTSIDE
             final = outcomes.apply_quotas(table, base, specs)
-            # Rows to rewrite: every household the feed named, and any other whose
-            # outcome moved (a quota line shifts when households ahead of it change).
-            moved = np.flatnonzero(np.any(final[: len(kept)] != previous.final[kept], axis=1))
-            open_rows = np.concatenate([moved, np.arange(len(kept), table.num_rows)])
-            ids = table.column("id")
-            close = sorted(set(latest) | set(pc.take(ids, pa.array(moved)).to_pylist()))
+            updated = state.State(
+                table, current, base, final, segments=previous.segments, saved=previous.saved
+            )
+            close, open_rows = previous.rewrites(updated, replaced)
             return _Evaluated(
-                table=table,
-                base=base,
-                final=final,
-                cursor=cursor,
+                state=updated,
+                cursor=changes.cursor,
                 mode="changes",
-                changed=len(latest),
-                close=close,
+                changed=len(changes.changed),
+                close=sorted(close),
                 open_rows=open_rows,
                 close_all=False,
             )
@@ -376,13 +353,14 @@ class ScreeningRunner:
         timings: dict[str, float],
         started: float,
     ) -> None:
-        await self._phase(job.id, "writing", households=evaluated.table.num_rows)
+        kept = evaluated.state
+        await self._phase(job.id, "writing", households=kept.households)
         clock = time.monotonic()
         seq = series.last_seq + 1
-        table = evaluated.table
+        table = kept.table
         rows = pa.array(evaluated.open_rows, pa.int64())
-        strings = outcomes.as_strings(evaluated.final[evaluated.open_rows])
-        counted = outcomes.counts(evaluated.final, specs)
+        strings = outcomes.as_strings(kept.final[evaluated.open_rows])
+        counted = outcomes.counts(kept.final, specs)
         async with self.sessionmaker() as session:
             repository = ScreeningRepository(session)
             if not await repository.advance_series(series.id, series.last_seq, seq):
@@ -408,7 +386,7 @@ class ScreeningRunner:
                 seq=seq,
                 cursor=evaluated.cursor,
                 mode=evaluated.mode,
-                households=table.num_rows,
+                households=kept.households,
                 households_changed=evaluated.changed,
                 rows_written=len(rows),
                 counts=counted,
@@ -417,21 +395,17 @@ class ScreeningRunner:
                 heartbeat_at=None,
             )
             await session.commit()
-        kept = state.State(
-            table,
-            evaluated.base,
-            evaluated.final,
-            {
-                "seq": seq,
-                "cursor": evaluated.cursor,
-                "on": job.on.isoformat(),
-                "programs": [s.code for s in specs],
-                "hashes": [s.compiled.content_hash for s in specs],
-            },
-        )
+        meta = {
+            "seq": seq,
+            "cursor": evaluated.cursor,
+            "on": job.on.isoformat(),
+            "programs": [s.code for s in specs],
+            "hashes": [s.compiled.content_hash for s in specs],
+        }
         # After the commit: a state ahead of the database would be wrong, one behind is
         # only ignored (the next run reads the whole snapshot).
-        await asyncio.to_thread(state.save, state.state_path(self.data_dir, series.id), kept)
+        path = state.state_path(self.data_dir, series.id)
+        await asyncio.to_thread(state.save, path, kept, meta)
 
 
 class _Concurrent(DomainError):

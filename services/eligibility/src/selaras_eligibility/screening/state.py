@@ -1,22 +1,30 @@
 """The evaluated state a screening leaves for the next run of its series: the households'
-rule inputs (no names, NIKs or addresses) with their letters, in one Arrow file.
+rule inputs (no names, NIKs or addresses) with their letters, in Arrow files.
 
-A later run applies the change feed to this table (changed households replaced, those
-that left the region dropped) instead of downloading the whole snapshot again.
+A later run asks the registry only for the households changed since the state's cursor:
+their old rows are marked gone and their new rows appended, so that the rows that did not
+change are neither copied nor written again.
+
+On disk: the rows in segment files (`<series>/rows-<seq>.arrow`), each written once and
+memory-mapped when read, and at `<series>.arrow` the index, rewritten by every run: for
+every row of the segments in order, whether it is current and its letters, and in its
+metadata the segments' names and the state's cursor, programmes and rule hashes. A save
+that finds a quarter of the rows gone (or many segments) writes the current rows into one
+segment again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
@@ -56,8 +64,17 @@ MEMBER_COLUMNS = (
     "pregnant",
     "ppks",
 )
-_BASE = "_base"
-_FINAL = "_outcomes"
+_CURRENT = "current"
+_BASE = "base"
+_FINAL = "outcomes"
+_META = b"selaras.state"
+#: A save rewrites the current rows into one segment when more than this share of the
+#: rows is gone, or when there are more segments than `_MAX_SEGMENTS`.
+_GONE_SHARE = 0.25
+_MAX_SEGMENTS = 32
+
+Flags = npt.NDArray[np.bool_]
+Rows = npt.NDArray[np.int64]
 
 
 def rule_inputs(table: pa.Table) -> pa.Table:
@@ -80,94 +97,130 @@ def rule_inputs(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=list(HOUSEHOLD_COLUMNS))
 
 
-def rows_from_documents(documents: Iterable[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Registry household documents (as the change feed serves them) as rows of `schema`.
-
-    Built column by column (members flattened under their offsets): a re-run converts ten
-    thousand documents, several times faster than row by row through `from_pylist`.
-    """
-    docs = list(documents)
-    columns: dict[str, pa.Array] = {}
-    for field in schema:
-        if field.name != "members":
-            values = [_household_value(doc, field.name) for doc in docs]
-            columns[field.name] = pa.array(values, type=field.type)
-    lists_type = schema.field("members").type
-    member_type = lists_type.value_type
-    household_members = [doc.get("members") or [] for doc in docs]
-    people = [m for members in household_members for m in members]
-    offsets = np.cumsum([0, *(len(members) for members in household_members)], dtype=np.int64)
-    by_column = _member_columns(people)
-    flat = pa.StructArray.from_arrays(
-        [pa.array(by_column[f.name], type=f.type) for f in member_type], fields=list(member_type)
-    )
-    list_class = pa.LargeListArray if pa.types.is_large_list(lists_type) else pa.ListArray
-    offset_type = pa.int64() if pa.types.is_large_list(lists_type) else pa.int32()
-    columns["members"] = list_class.from_arrays(pa.array(offsets, offset_type), flat)
-    return pa.table([columns[name] for name in schema.names], schema=schema)
-
-
-def _household_value(doc: dict[str, Any], name: str) -> Any:
-    if name == "id":
-        return str(doc["id"])
-    if name.startswith("housing_"):
-        return (doc.get("housing") or {}).get(name.removeprefix("housing_"))
-    return doc.get(name)
-
-
-def _member_columns(people: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Member documents as one list per member column (disability flattened, birth dates
-    parsed)."""
-    columns = {name: [m.get(name) for m in people] for name in MEMBER_COLUMNS}
-    columns["birth_date"] = [
-        date.fromisoformat(born) if isinstance(born, str) else None
-        for born in columns["birth_date"]
-    ]
-    disabilities = [m.get("disability") or {} for m in people]
-    columns["disability_type"] = [d.get("type") for d in disabilities]
-    columns["disability_severity"] = [d.get("severity") for d in disabilities]
-    return columns
-
-
 @dataclass
 class State:
-    """Households (rule inputs) with their letters before (`base`) and after quotas."""
+    """Household rows (rule inputs) with their letters before (`base`) and after quotas.
+
+    Rows are never removed in place: a household that changed or left has its row marked
+    not `current` (its letters are then OUTSIDE), and a changed household's new row is
+    appended. The first `saved` rows are those of `segments`, already on disk.
+    """
 
     table: pa.Table
+    current: Flags
     base: Letters
     final: Letters
-    meta: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    segments: list[str] = field(default_factory=list)
+    saved: int = 0
 
-    def replace(self, changed: set[str], fresh: pa.Table) -> tuple[pa.Table, Letters, Any]:
-        """The table without the households in `changed`, then `fresh` (the changed ones
-        still in the region) appended; returns it, the kept base letters and the kept rows."""
-        ids = self.table.column("id")
-        gone = np.asarray(
-            pc.is_in(ids, value_set=pa.array(sorted(changed), pa.string())).to_numpy(
-                zero_copy_only=False
-            ),
-            dtype=bool,
+    @classmethod
+    def evaluated(cls, table: pa.Table, base: Letters, final: Letters) -> State:
+        """A state of freshly evaluated households, none of them on disk yet."""
+        return cls(table, np.ones(table.num_rows, dtype=bool), base, final)
+
+    @property
+    def households(self) -> int:
+        """How many households the state holds."""
+        return int(np.count_nonzero(self.current))
+
+    def households_table(self) -> pa.Table:
+        """The current rows only (a copy, unless every row is current)."""
+        if self.households == self.table.num_rows:
+            return self.table
+        return self.table.filter(pa.array(self.current))
+
+    def apply(self, changed: pa.Array, fresh: pa.Table) -> tuple[pa.Table, Flags, Rows]:
+        """The rows once the households in `changed` (ids) are replaced by `fresh` (those
+        of them still in the region, appended after every existing row), which rows are
+        then current, and the rows replaced (those of `changed` that were current). Nothing
+        is copied: the table gains a chunk."""
+        gone = _flags(pc.is_in(self.table.column("id"), value_set=changed))
+        replaced = np.flatnonzero(self.current & gone)
+        current = np.concatenate([self.current, np.ones(fresh.num_rows, dtype=bool)])
+        current[replaced] = False
+        if fresh.num_rows == 0:
+            return self.table, current, replaced
+        return pa.concat_tables([self.table, fresh.cast(self.table.schema)]), current, replaced
+
+    def rewrites(self, updated: State, replaced: Rows) -> tuple[list[str], Rows]:
+        """What a run that went from this state to `updated` must store: the households
+        whose stored row ends, and the rows of `updated` to store.
+
+        Those are the new rows whose letters or village differ from the row they replace
+        (or that replace none), and the rows still current whose letters moved (a quota
+        line shifts when households ahead of it change); a household gone from the region
+        only has its row ended. A household served again unchanged keeps its stored row.
+        """
+        old = self.table.num_rows
+        ids, villages = updated.table.column("id"), updated.table.column("village_code")
+        moved = np.flatnonzero(
+            updated.current[:old] & np.any(updated.final[:old] != self.final, axis=1)
         )
-        kept = np.flatnonzero(~gone)
-        # A filter copies the kept rows once (faster than a take of nearly every row); the
-        # result is left in two chunks, since combining them would copy every member again.
-        table = pa.concat_tables(
-            [self.table.filter(pa.array(~gone)), fresh.cast(self.table.schema)]
+        new = np.arange(old, updated.table.num_rows)
+        new_ids = ids.slice(old).combine_chunks()
+        replaced_ids = _take(ids, replaced).combine_chunks()
+        # Each new row against the row it replaces, if any.
+        match = pc.index_in(new_ids, value_set=replaced_ids)
+        again = np.flatnonzero(match.is_valid().to_numpy(zero_copy_only=False))
+        before = replaced[match.drop_null().to_numpy().astype(np.int64)]
+        after = new[again]
+        same = np.all(updated.final[after] == self.final[before], axis=1) & _flags(
+            pc.equal(_take(villages, after), _take(villages, before))
         )
-        return table, self.base[kept], kept
+        stored = np.ones(len(new), dtype=bool)
+        stored[again[same]] = False
+        left = ~_flags(pc.is_in(replaced_ids, value_set=new_ids))
+        ended = np.concatenate([moved, replaced[left], before[~same]])
+        return _take(ids, ended).to_pylist(), np.concatenate([moved, new[stored]])
+
+
+def _take(column: pa.ChunkedArray, rows: Rows) -> pa.ChunkedArray:
+    return column.take(pa.array(rows, pa.int64()))
+
+
+def _flags(values: pa.ChunkedArray | pa.Array) -> Flags:
+    """A boolean Arrow result as numpy (null as false)."""
+    return np.asarray(values.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def state_path(data_dir: Path, series_id: uuid.UUID) -> Path:
-    """Where the state of a series is kept."""
+    """Where the index of the state of a series is kept (its segments are beside it, in
+    the directory of the same name without the suffix)."""
     return data_dir / "screenings" / f"{series_id}.arrow"
 
 
-def save(path: Path, state: State) -> None:
-    """Write the state atomically (a reader sees the old file or the new one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table = state.table.append_column(_BASE, _binary(state.base))
-    table = table.append_column(_FINAL, _binary(state.final))
-    table = table.replace_schema_metadata({"selaras.state": json.dumps(state.meta)})
+def save(path: Path, state: State, meta: dict[str, Any]) -> None:
+    """Write the state with `meta` (which must have the screening's `seq`): new rows as a
+    segment (or every current row as one), then the index, atomically, then remove the
+    segments no longer used. A reader sees the old state or the new one."""
+    rows = path.with_suffix("")
+    rows.mkdir(parents=True, exist_ok=True)
+    segments, saved = state.segments, state.saved
+    current, base, final = state.current, state.base, state.final
+    name = f"rows-{meta['seq']}.arrow"
+    gone = state.table.num_rows - state.households
+    if gone > _GONE_SHARE * state.table.num_rows or len(segments) >= _MAX_SEGMENTS:
+        keep = pa.array(current)
+        _write(rows / name, state.table.filter(keep))
+        segments = [name]
+        base, final = base[current], final[current]
+        current = np.ones(len(base), dtype=bool)
+    elif saved < state.table.num_rows or not segments:
+        _write(rows / name, state.table.slice(saved))
+        segments = [*segments, name]
+    index = pa.table(
+        {_CURRENT: pa.array(current), _BASE: _binary(base), _FINAL: _binary(final)}
+    ).replace_schema_metadata({_META: json.dumps({**meta, "segments": segments})})
+    _write(path, index)
+    for stale in rows.iterdir():
+        if stale.name not in segments:
+            with contextlib.suppress(FileNotFoundError):
+                stale.unlink()
+
+
+def _write(path: Path, table: pa.Table) -> None:
+    """An Arrow IPC file, written aside and then moved into place."""
     partial = path.with_suffix(".partial")
     with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -184,15 +237,25 @@ def _binary(letters: Letters) -> pa.Array:
 def load(path: Path, width: int) -> State | None:
     """The state kept at `path`, or None when there is none (or it cannot be read)."""
     try:
-        with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_file(source).read_all()
-        meta = json.loads((table.schema.metadata or {})[b"selaras.state"])
-        base = _letters(table.column(_BASE), width)
-        final = _letters(table.column(_FINAL), width)
-    except (OSError, KeyError, ValueError, pa.ArrowInvalid):
+        index = _read(path)
+        meta = json.loads((index.schema.metadata or {})[_META])
+        segments = [str(name) for name in meta.pop("segments")]
+        tables = [_read(path.with_suffix("") / name) for name in segments]
+        current = index.column(_CURRENT).to_numpy()
+        base = _letters(index.column(_BASE), width)
+        final = _letters(index.column(_FINAL), width)
+        if not tables or sum(t.num_rows for t in tables) != len(current):
+            raise ValueError("state rows do not match its index")
+        table = pa.concat_tables(tables)
+    except (OSError, KeyError, ValueError, TypeError, pa.ArrowInvalid):
         return None
-    table = table.drop_columns([_BASE, _FINAL]).replace_schema_metadata(None)
-    return State(table, base, final, meta)
+    return State(table, current, base, final, meta, segments, table.num_rows)
+
+
+def _read(path: Path) -> pa.Table:
+    """An Arrow IPC file, memory-mapped: its buffers are read from the file as used."""
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def _letters(column: pa.ChunkedArray, width: int) -> Letters:

@@ -176,7 +176,7 @@ class SimulationService:
                 path = state.state_path(self.data_dir, series.id)
                 kept = state.load(path, len(series.programs))
                 if kept is not None and kept.meta.get("seq") == series.last_seq:
-                    return kept.table, {
+                    return kept.households_table(), {
                         "source": "screening",
                         "series_id": str(series.id),
                         "cursor": kept.meta["cursor"],
