@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped, unused-ignore]
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -175,6 +175,13 @@ class ScreeningRepository:
             .values(valid_to=seq)
             .execution_options(synchronize_session=False)
         )
+
+    async def refresh_statistics(self) -> None:
+        """Have PostgreSQL count the rows again (ANALYZE) after a full run wrote a series'
+        rows: until its autovacuum does, the planner takes a series for a few hundred rows
+        and closes a re-run's rows by scanning all of them instead of through the key."""
+        if self.postgres:
+            await self.session.execute(text("ANALYZE screening_row"))
 
     async def add_rows(
         self,

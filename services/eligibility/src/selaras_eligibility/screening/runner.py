@@ -406,6 +406,10 @@ class ScreeningRunner:
         # only ignored (the next run reads the whole snapshot).
         path = state.state_path(self.data_dir, series.id)
         await asyncio.to_thread(state.save, path, kept, meta)
+        if evaluated.mode == "full":
+            async with self.sessionmaker() as session:
+                await ScreeningRepository(session).refresh_statistics()
+                await session.commit()
 
 
 class _Concurrent(DomainError):
