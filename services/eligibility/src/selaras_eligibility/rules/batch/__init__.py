@@ -24,7 +24,7 @@ from datetime import date
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
-from selaras_eligibility.rules.batch.snapshot import Snapshot
+from selaras_eligibility.rules.batch.evaluation import Evaluation
 from selaras_eligibility.rules.batch.values import (
     FALSE,
     TRUE,
@@ -51,15 +51,14 @@ def evaluate_batch(
 ) -> BatchResult:
     """Evaluate every criterion on every household of a snapshot table as of `on`."""
     check_in_force(compiled, on)
-    snapshot = Snapshot(table, on)
-    return snapshot.evaluate(compiled)
+    return Evaluation([compiled], table, on).results()[0]
 
 
 def evaluate_rule_sets(
     rule_sets: Sequence[CompiledRuleSet], table: pa.Table | pa.RecordBatch, on: date
 ) -> list[BatchResult]:
-    """Evaluate several rule sets on one table, decoding each column only once."""
+    """Evaluate several rule sets on one table, decoding each column only once and
+    evaluating what they have in common once."""
     for rule_set in rule_sets:
         check_in_force(rule_set, on)
-    snapshot = Snapshot(table, on)
-    return [snapshot.evaluate(rule_set) for rule_set in rule_sets]
+    return Evaluation(rule_sets, table, on).results()

@@ -1,0 +1,148 @@
+"""numpy operations whose results can be allocated from an `Arena`.
+
+numpy takes large arrays from malloc, which gives them back to the kernel when they are
+freed, so every new array costs a page fault per 4 KiB when it is first written: over a
+million households that was most of the evaluator's time. The evaluator keeps its arrays'
+memory in an arena and uses it again, within a slice of households and from one slice to
+the next.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import defaultdict
+from contextvars import ContextVar
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
+Array = npt.NDArray[Any]
+Mask = npt.NDArray[np.bool_]
+
+_RESULT: dict[tuple[Any, ...], np.dtype[Any]] = {}
+#: The 8 flags of every byte, least significant bit first (Arrow's bitmaps).
+_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").view(
+    bool
+)
+
+
+class Arena:
+    """Memory used again as soon as the arrays made from it are gone: a buffer is free when
+    nothing but the arena refers to it (every numpy view of a buffer keeps a reference to
+    it). Arrays of about the same size share a size class, so the next slice's arrays take
+    the place of the previous slice's."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[int, list[Array]] = defaultdict(list)
+
+    def take(self, nbytes: int) -> Array:
+        """A free buffer of at least `nbytes` bytes."""
+        size_class = math.ceil(8 * math.log2(max(nbytes, 4096)))  # 8 classes a doubling
+        buffers = self._buffers[size_class]
+        for index in range(len(buffers)):
+            if sys.getrefcount(buffers[index]) == 2:  # the list, and the call's argument
+                return buffers[index]
+        buffers.append(np.empty(math.ceil(2 ** (size_class / 8)), np.uint8))
+        return buffers[-1]
+
+
+#: The arena of the evaluation running in this thread or task (None: plain numpy arrays).
+ARENA: ContextVar[Arena | None] = ContextVar("batch_arena", default=None)
+
+
+def empty(size: int, dtype: Any) -> Array:
+    """An uninitialised array of `size` items (in the current arena, if any)."""
+    kind = np.dtype(dtype)
+    arena = ARENA.get()
+    if arena is None:
+        return np.empty(size, kind)
+    nbytes = size * kind.itemsize
+    return arena.take(nbytes)[:nbytes].view(kind)
+
+
+def zeros(size: int, dtype: Any) -> Array:
+    """An array of `size` zeros (false)."""
+    array = empty(size, dtype)
+    array.fill(0)
+    return array
+
+
+def full(size: int, value: Any, dtype: Any) -> Array:
+    """An array of `size` times `value`."""
+    array = empty(size, dtype)
+    array.fill(value)
+    return array
+
+
+def apply(ufunc: np.ufunc, *args: Any) -> Any:
+    """`ufunc(*args)`: an array when an operand is one, else a numpy scalar."""
+    size = max((len(arg) for arg in args if np.ndim(arg)), default=-1)
+    if size < 0:
+        return ufunc(*args)
+    kinds = tuple(arg.dtype if hasattr(arg, "dtype") else type(arg) for arg in args)
+    key = (ufunc, *kinds)
+    dtype = _RESULT.get(key)
+    if dtype is None:
+        dtype = _RESULT[key] = ufunc.resolve_dtypes((*kinds, None))[-1]
+    return ufunc(*args, out=empty(size, dtype))
+
+
+def take(values: Array, indices: Array) -> Array:
+    """`values[indices]`."""
+    return np.take(values, indices, out=empty(len(indices), values.dtype))
+
+
+def select(size: int, choices: list[tuple[Any, Any]], dtype: Any) -> Array:
+    """Per row, the value (array or scalar) of the choice whose mask holds there (masks do
+    not overlap; 0 where none holds). Made with bitwise operations: numpy's masked copies
+    (`copyto(where=)`, `np.where`) branch on every row and are many times slower."""
+    kind = np.dtype(dtype)
+    if kind == np.bool_:
+        out = zeros(size, bool)
+        for mask, values in choices:
+            np.logical_or(out, apply(np.logical_and, mask, values), out=out)
+        return out
+    raw = np.dtype(f"u{kind.itemsize}")  # the values' bits
+    out = zeros(size, raw)
+    for mask, values in choices:
+        if np.ndim(values) == 0:
+            bits_of = np.asarray(values, dtype=kind).view(raw)[()]
+        else:
+            bits_of = cast(values, kind).view(raw)
+        everywhere = apply(np.negative, cast(mask, raw))  # all ones where the mask holds
+        np.bitwise_or(out, apply(np.bitwise_and, everywhere, bits_of), out=out)
+    return out.view(kind)
+
+
+def cast(values: Any, dtype: Any) -> Any:
+    """`values` as `dtype` (themselves when they already are)."""
+    if values.dtype == dtype:
+        return values
+    if np.ndim(values) == 0:
+        return values.astype(dtype)
+    out = empty(len(values), dtype)
+    np.copyto(out, values, casting="unsafe")
+    return out
+
+
+def joined(parts: list[Array], dtype: Any) -> Array:
+    """The parts one after the other, as `dtype`."""
+    if len(parts) == 1:
+        single: Array = cast(parts[0], np.dtype(dtype))
+        return single
+    out = empty(sum(len(part) for part in parts), dtype)
+    if parts:
+        np.concatenate(parts, out=out, casting="unsafe")
+    return out
+
+
+def bits(buffer: pa.Buffer, offset: int, length: int) -> Mask:
+    """`length` bits of an Arrow bitmap from bit `offset`, as flags."""
+    start, skip = offset // 8, offset % 8
+    raw = np.frombuffer(buffer, dtype=np.uint8)[start : start + (skip + length + 7) // 8]
+    out = empty(len(raw) * 8, bool).reshape(len(raw), 8)
+    np.take(_BYTE_BITS, raw, axis=0, out=out)
+    return out.reshape(-1)[skip : skip + length]
