@@ -9,7 +9,6 @@ the next.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections import defaultdict
 from contextvars import ContextVar
@@ -36,17 +35,30 @@ class Arena:
     the place of the previous slice's."""
 
     def __init__(self) -> None:
-        self._buffers: dict[int, list[Array]] = defaultdict(list)
+        #: By size class: buffers found free, and buffers handed out (maybe free again).
+        self._free: dict[int, list[Array]] = defaultdict(list)
+        self._lent: dict[int, list[Array]] = defaultdict(list)
 
     def take(self, nbytes: int) -> Array:
         """A free buffer of at least `nbytes` bytes."""
-        size_class = math.ceil(8 * math.log2(max(nbytes, 4096)))  # 8 classes a doubling
-        buffers = self._buffers[size_class]
-        for index in range(len(buffers)):
-            if sys.getrefcount(buffers[index]) == 2:  # the list, and the call's argument
-                return buffers[index]
-        buffers.append(np.empty(math.ceil(2 ** (size_class / 8)), np.uint8))
-        return buffers[-1]
+        # 8 size classes a doubling: the top 4 bits of the size, rounded up.
+        shift = max((nbytes - 1).bit_length() - 3, 12)
+        size_class = ((nbytes - 1) >> shift) + 1 << shift
+        free, lent = self._free[size_class], self._lent[size_class]
+        if not free:
+            _sweep(lent, free)
+        buffer = free.pop() if free else np.empty(size_class, np.uint8)
+        lent.append(buffer)
+        return buffer
+
+
+def _sweep(lent: list[Array], free: list[Array]) -> None:
+    """Move the buffers no array uses any more from `lent` to `free`."""
+    still: list[Array] = []
+    for buffer in lent:
+        # Referred to by the list, this loop and the call's argument only.
+        (free if sys.getrefcount(buffer) == 3 else still).append(buffer)
+    lent[:] = still
 
 
 #: The arena of the evaluation running in this thread or task (None: plain numpy arrays).
@@ -79,10 +91,14 @@ def full(size: int, value: Any, dtype: Any) -> Array:
 
 def apply(ufunc: np.ufunc, *args: Any) -> Any:
     """`ufunc(*args)`: an array when an operand is one, else a numpy scalar."""
-    size = max((len(arg) for arg in args if np.ndim(arg)), default=-1)
+    size = -1
+    for arg in args:
+        if type(arg) is np.ndarray:
+            size = len(arg)
+            break
     if size < 0:
         return ufunc(*args)
-    kinds = tuple(arg.dtype if hasattr(arg, "dtype") else type(arg) for arg in args)
+    kinds = tuple(getattr(arg, "dtype", None) or type(arg) for arg in args)
     key = (ufunc, *kinds)
     dtype = _RESULT.get(key)
     if dtype is None:

@@ -24,12 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
-from selaras_eligibility.rules.batch.arrays import ARENA, Arena, empty, full, zeros
+from selaras_eligibility.rules.batch.arrays import ARENA, Arena, full
 from selaras_eligibility.rules.batch.missing import Why
 from selaras_eligibility.rules.batch.run import Level, Run
-from selaras_eligibility.rules.batch.snapshot import Snapshot
+from selaras_eligibility.rules.batch.snapshot import Snapshot, Vocabulary
 from selaras_eligibility.rules.batch.values import (
-    FALSE,
+    TRUE,
     UNKNOWN,
     BatchResult,
     CriterionColumn,
@@ -62,9 +62,9 @@ class Evaluation:
         self.table = table
         self.on = on
         self.households = table.num_rows
-        self.codes: dict[str | None, int] = {None: 0}
+        self.vocabulary = Vocabulary()
         self.keys: list[dict[int, Hashable]] = [{} for _ in rule_sets]
-        probe = Snapshot(table.slice(0, 0), on, self.codes)
+        probe = Snapshot(table.slice(0, 0), on, self.vocabulary)
         runs = [Run(probe, rs, keys) for rs, keys in zip(rule_sets, self.keys, strict=True)]
         #: Distinct criteria by key, and each rule set's criteria keys in order.
         self.criteria: dict[Hashable, _Criterion] = {}
@@ -98,10 +98,8 @@ class Evaluation:
 
     def results(self) -> list[BatchResult]:
         """Every rule set's criteria and overall status, in the order given."""
-        # One block for all the statuses: the kernel maps it in large pages.
-        block = np.empty((len(self.criteria) + len(self.rule_sets), self.households), np.int8)
-        statuses = dict(zip(self.criteria, block, strict=False))
-        overall = list(block[len(self.criteria) :])
+        statuses = {key: np.empty(self.households, np.int8) for key in self.criteria}
+        overall = [np.empty(self.households, np.int8) for _ in self.rule_sets]
         arena = Arena()
         token = ARENA.set(arena)
         try:
@@ -133,7 +131,7 @@ class Evaluation:
     ) -> None:
         """Evaluate the households from `start` to `stop` into the statuses."""
         snapshot = Snapshot(
-            self.table.slice(start, stop - start), self.on, self.codes, dict(self.uses)
+            self.table.slice(start, stop - start), self.on, self.vocabulary, dict(self.uses)
         )
         runs = [Run(snapshot, rs, keys) for rs, keys in zip(self.rule_sets, self.keys, strict=True)]
         for key, criterion in self.criteria.items():
@@ -168,7 +166,7 @@ class Evaluation:
         """The slices decoded again, kept while missing fields are being read."""
         if self._explained is None:
             self._explained = [
-                Snapshot(self.table.slice(start, stop - start), self.on, self.codes)
+                Snapshot(self.table.slice(start, stop - start), self.on, self.vocabulary)
                 for start, stop in self._slices()
             ]
         return self._explained
@@ -177,14 +175,11 @@ class Evaluation:
 def _combine(statuses: list[npt.NDArray[np.int8]], out: npt.NDArray[np.int8]) -> None:
     """A rule set's status from its criteria's: false if one is false, else unknown if one
     is unknown, else true."""
-    n = len(out)
-    open_, unknown, here = full(n, True, bool), zeros(n, bool), empty(n, bool)
+    # With statuses 1, 0 and -1: the least of them is -1 if one is unknown, else 0 if one
+    # is false; and the bits they have in common with 1 are 0 if one is false.
+    open_ = full(len(out), TRUE, np.int8)
+    out.fill(TRUE)
     for status in statuses:
-        np.not_equal(status, FALSE, out=here)
-        np.logical_and(open_, here, out=open_)
-        np.equal(status, UNKNOWN, out=here)
-        np.logical_or(unknown, here, out=unknown)
-    np.logical_and(unknown, open_, out=unknown)
-    # 1 where no criterion is false, less 2 where one is unknown.
-    np.subtract(open_.view(np.int8), unknown.view(np.int8), out=out)
-    np.subtract(out, unknown.view(np.int8), out=out)
+        np.minimum(out, status, out=out)
+        np.bitwise_and(open_, status, out=open_)
+    np.multiply(out, open_, out=out)

@@ -331,6 +331,9 @@ class Run:
     def _in(self, needle_node: Node, haystack: Node, level: Level) -> Column:
         snapshot = self.snapshot
         if isinstance(haystack, Var):
+            literal = self.literal(needle_node)
+            if isinstance(literal, str):
+                return snapshot.contains(haystack.field, literal)
             needle = self.column(needle_node, level)
             lists = snapshot.read(haystack.field)
             assert isinstance(lists, CodeLists)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from datetime import date
-from functools import reduce
+from functools import lru_cache, reduce
+from typing import Any
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -21,6 +22,7 @@ from selaras_eligibility.rules.batch.arrays import (
     apply,
     bits,
     cast,
+    empty,
     full,
     joined,
     take,
@@ -47,11 +49,39 @@ _ARROW_TYPES = {
 }
 
 
+class Vocabulary:
+    """Code ids of the strings met in one evaluation (0 is null), shared by its slices."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str | None, int] = {None: 0}
+        self._known: pa.Array | None = None  # the strings so far, in id order
+
+    def code(self, text: str | None) -> int:
+        """The id of one string."""
+        found = self.ids.get(text)
+        if found is None:
+            found = self.ids[text] = len(self.ids)
+            self._known = None
+        return found
+
+    def codes(self, words: pa.Array) -> Array:
+        """The ids of distinct strings (a dictionary), looked up together."""
+        if self._known is None:
+            self._known = pa.array(list(self.ids)[1:], pa.string())
+        positions = pc.index_in(words, value_set=self._known)
+        if positions.null_count:  # strings not met before
+            for text in words.filter(positions.is_null()).to_pylist():
+                self.code(text)
+            return self.codes(words)
+        ids: Array = apply(np.add, positions.to_numpy(), np.int32(1))
+        return ids
+
+
 class Snapshot:
     """Decoded columns of a snapshot table (or a slice of one), shared by every rule set
     evaluated on it.
 
-    `codes` is the vocabulary of code ids, shared by the slices of one table. `uses` says
+    `vocabulary` gives the code ids, shared by the slices of one table. `uses` says
     how many times each node column (by `Run.key` and level) will be asked for: a column is
     kept until its last use, and one asked for once is not kept at all. Without a count, a
     column is kept for as long as the snapshot.
@@ -61,7 +91,7 @@ class Snapshot:
         self,
         table: pa.Table | pa.RecordBatch,
         on: date,
-        codes: dict[str | None, int] | None = None,
+        vocabulary: Vocabulary | None = None,
         uses: dict[Hashable, int] | None = None,
     ) -> None:
         if isinstance(table, pa.RecordBatch):
@@ -69,11 +99,12 @@ class Snapshot:
         self.table = table
         self.on = on
         self.households = table.num_rows
-        self.codes: dict[str | None, int] = {None: 0} if codes is None else codes
+        self.vocabulary = Vocabulary() if vocabulary is None else vocabulary
         self.uses: dict[Hashable, int] = {} if uses is None else uses
         self.fields: dict[tuple[str, str], Column | CodeLists] = {}
         self._known: dict[tuple[str, str], Mask | None] = {}
-        self._matched: dict[Hashable, Column] = {}
+        self._matched: dict[Hashable, Any] = {}
+        self._parent_rows: dict[Hashable, list[Array]] = {}
         #: Node columns by what they compute (`Run.key`) and level, shared by the rule sets.
         self.columns: dict[Hashable, Column] = {}
         #: Missing fields of nodes, by the same keys (worked out on demand).
@@ -101,7 +132,7 @@ class Snapshot:
 
     def code(self, text: str | None) -> int:
         """The code id of a string in this snapshot (0 is null)."""
-        return self.codes.setdefault(text, len(self.codes))
+        return self.vocabulary.code(text)
 
     def _chunks(self, scope: str, name: str, kind: pa.DataType | None = None) -> list[pa.Array]:
         """A column (household) or member field chunk by chunk (members household by
@@ -168,16 +199,14 @@ class Snapshot:
     def _code_ids(self, strings: pa.Array) -> Array:
         """Code ids of a string array (null as 0), looking each distinct string up once."""
         encoded = strings.dictionary_encode()
-        lookup = np.array(
-            [0, *(self.code(text) for text in encoded.dictionary.to_pylist())], dtype=np.int32
-        )
+        lookup = np.concatenate([[0], self.vocabulary.codes(encoded.dictionary)]).astype(np.int32)
         positions: Array = pc.fill_null(pc.add(encoded.indices, 1), 0).to_numpy()
         return take(lookup, positions)
 
     def matches(self, spec: FieldSpec, items: Sequence[str | None]) -> Column:
         """Whether a code field's value is one of `items` (null: an item of None)."""
         key = (spec.scope, spec.name, tuple(items))
-        found = self._matched.get(key)
+        found: Column | None = self._matched.get(key)
         if found is not None:
             return found
         name = spec.name.replace(".", "_")
@@ -186,42 +215,98 @@ class Snapshot:
             ids = self.read(spec)
             assert isinstance(ids, Column)
             wanted = [self.code(item) for item in items]
-            table = np.zeros(len(self.codes), dtype=bool)
+            table = np.zeros(len(self.vocabulary.ids), dtype=bool)
             table[wanted] = True
             values = take(table, ids.values)
         else:
+            tests = [self._equal(spec.scope, name, item) for item in items]
+            if tests:
+                either = reduce(lambda a, b: apply(np.logical_or, a, b), tests[1:], tests[0])
+                values = self.at_level(spec.scope, either)
+            else:
+                size = self.households if spec.scope == "household" else self.members.total
+                values = zeros(size, bool)
+        column = self._matched[key] = Column(values, known)
+        return column
+
+    def _equal(self, scope: str, name: str, item: str | None) -> Mask:
+        """Rows (members household by household) whose string is `item`."""
+        key = (scope, name, item)
+        found: Mask | None = self._matched.get(key)
+        if found is None:
+            chunks = self._chunks(scope, name, pa.string())
+            parts = [
+                _nulls(chunk) if item is None else _flags(pc.equal(chunk, item)) for chunk in chunks
+            ]
+            found = self._matched[key] = joined(parts, bool)
+        return found
+
+    def contains(self, spec: FieldSpec, item: str) -> Column:
+        """Whether a list-of-codes field holds the code `item`."""
+        key = (spec.scope, spec.name, "contains", item)
+        found: Column | None = self._matched.get(key)
+        if found is None:
+            name = spec.name.replace(".", "_")
             parts = []
-            for chunk in self._chunks(spec.scope, name, pa.string()):
-                tests = [
-                    pc.is_null(chunk) if item is None else pc.equal(chunk, item) for item in items
-                ]
-                parts.append(
-                    _flags(reduce(pc.or_kleene, tests)) if tests else zeros(len(chunk), bool)
-                )
+            chunks = self._chunks(spec.scope, name, _ARROW_TYPES[ValueType.codes])
+            for chunk, parents in zip(chunks, self._parents(spec.scope, name), strict=True):
+                hits = _flags(pc.equal(pc.list_flatten(chunk), item))
+                part = zeros(len(chunk), bool)
+                part[parents[hits]] = True
+                parts.append(part)
             values = self.at_level(spec.scope, joined(parts, bool))
-        found = self._matched[key] = Column(values, known)
+            found = self._matched[key] = Column(values, self.known(spec.scope, name))
+        return found
+
+    def _parents(self, scope: str, name: str) -> list[Array]:
+        """Chunk by chunk, the row of each item of a list-of-codes field."""
+        key = (scope, name, "parents")
+        found = self._parent_rows.get(key)
+        if found is None:
+            chunks = self._chunks(scope, name, _ARROW_TYPES[ValueType.codes])
+            found = [pc.list_parent_indices(chunk).to_numpy() for chunk in chunks]
+            self._parent_rows[key] = found
         return found
 
     def _age(self) -> Column:
         """Members' ages in whole years on the evaluation date, from `birth_date`."""
-        chunks = [c.cast(pa.int32()) for c in self._chunks("member", "birth_date", pa.date32())]
+        chunks = self._chunks("member", "birth_date", pa.date32())
         bounds = [pc.min_max(chunk) for chunk in chunks]
-        lows = [b["min"].as_py() for b in bounds if b["min"].is_valid]
-        highs = [b["max"].as_py() for b in bounds if b["max"].is_valid]
+        lows = [b["min"].value for b in bounds if b["min"].is_valid]
+        highs = [b["max"].value for b in bounds if b["max"].is_valid]
         known = self.known("member", "birth_date")
         if not lows:
             return Column(zeros(self.members.total, np.int16), known)
+        # Days since 1970-01-01; garbage where the date is null (the age is unknown there).
+        days = joined([_days(chunk) for chunk in chunks], np.int32)
         low, high = min(lows), max(highs)
-        days = joined([pc.fill_null(chunk, low).to_numpy() for chunk in chunks], np.int32)
         if high - low < len(days):
             # Fewer distinct days than members: one age a day, then looked up.
-            table = _ages(np.arange(low, high + 1), self.on)
-            narrow = table.astype(np.int16)
-            table = narrow if np.array_equal(narrow, table) else table
-            ages = take(table, apply(np.subtract, days, np.int32(low)))
+            start, table = _age_table(low, high, self.on)
+            offsets = apply(np.subtract, days, np.int32(start))
+            ages = np.take(table, offsets, mode="clip", out=empty(len(days), table.dtype))
         else:
-            ages = _ages(days, self.on)
+            ages = _ages(np.clip(days, low, high), self.on)
         return Column(self.members.arrange(ages), known)
+
+
+def _days(chunk: pa.Array) -> Array:
+    """The days of a date32 array (anything where null)."""
+    if chunk.null_count == len(chunk):
+        return np.zeros(len(chunk), np.int32)
+    return np.frombuffer(chunk.buffers()[1], np.int32, count=len(chunk), offset=chunk.offset * 4)
+
+
+@lru_cache(maxsize=16)
+def _age_table(low: int, high: int, on: date) -> tuple[int, Array]:
+    """The first day and the ages of everyone born from then to at least day `high`: the
+    range is widened to multiples of 4096 days so that slices share a table."""
+    start, stop = low & ~4095, high | 4095
+    table = _ages(np.arange(start, stop + 1), on)
+    narrow = table.astype(np.int16)
+    table = narrow if np.array_equal(narrow, table) else table
+    table.flags.writeable = False
+    return start, table
 
 
 def _valid(array: pa.Array) -> Mask | None:
