@@ -22,10 +22,6 @@ Array = npt.NDArray[Any]
 Mask = npt.NDArray[np.bool_]
 
 _RESULT: dict[tuple[Any, ...], np.dtype[Any]] = {}
-#: The 8 flags of every byte, least significant bit first (Arrow's bitmaps).
-_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little").view(
-    bool
-)
 
 
 class Arena:
@@ -121,6 +117,13 @@ def select(size: int, choices: list[tuple[Any, Any]], dtype: Any) -> Array:
         for mask, values in choices:
             np.logical_or(out, apply(np.logical_and, mask, values), out=out)
         return out
+    if kind.kind == "f" and all(np.ndim(v) == 0 and np.isfinite(v) for _, v in choices):
+        # One number a choice: the sum of mask times number (exact: one term is not 0).
+        total = zeros(size, kind)
+        for mask, value in choices:
+            if value != 0:
+                np.add(total, apply(np.multiply, mask, kind.type(value)), out=total)
+        return total
     raw = np.dtype(f"u{kind.itemsize}")  # the values' bits
     out = zeros(size, raw)
     for mask, values in choices:
@@ -159,6 +162,5 @@ def bits(buffer: pa.Buffer, offset: int, length: int) -> Mask:
     """`length` bits of an Arrow bitmap from bit `offset`, as flags."""
     start, skip = offset // 8, offset % 8
     raw = np.frombuffer(buffer, dtype=np.uint8)[start : start + (skip + length + 7) // 8]
-    out = empty(len(raw) * 8, bool).reshape(len(raw), 8)
-    np.take(_BYTE_BITS, raw, axis=0, out=out)
-    return out.reshape(-1)[skip : skip + length]
+    flags: Mask = np.unpackbits(raw, count=skip + length, bitorder="little").view(bool)
+    return flags[skip:]

@@ -137,10 +137,12 @@ class Evaluation:
         for key, criterion in self.criteria.items():
             column = runs[criterion.rule_set].column(criterion.rule, "household")
             out = statuses[key][start:stop]
-            np.copyto(out, column.holds(), casting="unsafe")
-            unknown = column.unknown()
-            if unknown is not None:  # true 1 - 0, false 0 - 0, unknown 0 - 1
-                np.subtract(out, unknown.view(np.int8), out=out)
+            if column.known is None:
+                np.copyto(out, column.truth(), casting="unsafe")
+            else:  # holds + known - 1: true 1 + 1 - 1, false 0 + 1 - 1, unknown 0 + 0 - 1
+                np.logical_and(column.truth(), column.known, out=out.view(np.bool_))
+                np.add(out, column.known.view(np.int8), out=out)
+                np.subtract(out, np.int8(1), out=out)
         for keys, status in zip(self.asked, overall, strict=True):
             _combine([statuses[key][start:stop] for key in keys], status[start:stop])
 

@@ -104,7 +104,7 @@ class Snapshot:
         self.fields: dict[tuple[str, str], Column | CodeLists] = {}
         self._known: dict[tuple[str, str], Mask | None] = {}
         self._matched: dict[Hashable, Any] = {}
-        self._parent_rows: dict[Hashable, list[Array]] = {}
+        self._lists: dict[Hashable, tuple[pa.Array, Array]] = {}
         #: Node columns by what they compute (`Run.key`) and level, shared by the rule sets.
         self.columns: dict[Hashable, Column] = {}
         #: Missing fields of nodes, by the same keys (worked out on demand).
@@ -181,12 +181,8 @@ class Snapshot:
         chunks = self._chunks(spec.scope, name, _ARROW_TYPES[spec.type])
         known = self.known(spec.scope, name) if spec.null_is_missing else None
         if spec.type == ValueType.codes:
-            ids, parents, base = [], [], 0
-            for chunk in chunks:
-                ids.append(self._code_ids(pc.list_flatten(chunk)))
-                parents.append(apply(np.add, pc.list_parent_indices(chunk).to_numpy(), base))
-                base += len(chunk)
-            return CodeLists(joined(ids, np.int32), joined(parents, np.int64), known)
+            strings, rows = self._items(spec.scope, name)
+            return CodeLists(self._code_ids(strings), rows, known)
         if spec.type == ValueType.number:
             parts = [pc.fill_null(chunk, 0.0).to_numpy(zero_copy_only=False) for chunk in chunks]
             values = joined(parts, np.float64)
@@ -247,25 +243,27 @@ class Snapshot:
         found: Column | None = self._matched.get(key)
         if found is None:
             name = spec.name.replace(".", "_")
-            parts = []
-            chunks = self._chunks(spec.scope, name, _ARROW_TYPES[ValueType.codes])
-            for chunk, parents in zip(chunks, self._parents(spec.scope, name), strict=True):
-                hits = _flags(pc.equal(pc.list_flatten(chunk), item))
-                part = zeros(len(chunk), bool)
-                part[parents[hits]] = True
-                parts.append(part)
-            values = self.at_level(spec.scope, joined(parts, bool))
+            strings, rows = self._items(spec.scope, name)
+            size = self.households if spec.scope == "household" else self.members.total
+            holds = zeros(size, bool)
+            holds[rows[_flags(pc.equal(strings, item))]] = True
+            values = self.at_level(spec.scope, holds)
             found = self._matched[key] = Column(values, self.known(spec.scope, name))
         return found
 
-    def _parents(self, scope: str, name: str) -> list[Array]:
-        """Chunk by chunk, the row of each item of a list-of-codes field."""
-        key = (scope, name, "parents")
-        found = self._parent_rows.get(key)
+    def _items(self, scope: str, name: str) -> tuple[pa.Array, Array]:
+        """The codes in a list-of-codes field, one after the other, and the row (members
+        household by household) each is in."""
+        key = (scope, name)
+        found = self._lists.get(key)
         if found is None:
             chunks = self._chunks(scope, name, _ARROW_TYPES[ValueType.codes])
-            found = [pc.list_parent_indices(chunk).to_numpy() for chunk in chunks]
-            self._parent_rows[key] = found
+            strings = pa.concat_arrays([pc.list_flatten(chunk) for chunk in chunks])
+            rows, base = [], 0
+            for chunk in chunks:
+                rows.append(apply(np.add, pc.list_parent_indices(chunk).to_numpy(), base))
+                base += len(chunk)
+            found = self._lists[key] = (strings, joined(rows, np.int64))
         return found
 
     def _age(self) -> Column:
