@@ -9,7 +9,6 @@ the next.
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
 from contextvars import ContextVar
 from typing import Any
@@ -25,36 +24,50 @@ _RESULT: dict[tuple[Any, ...], np.dtype[Any]] = {}
 
 
 class Arena:
-    """Memory used again as soon as the arrays made from it are gone: a buffer is free when
-    nothing but the arena refers to it (every numpy view of a buffer keeps a reference to
-    it). Arrays of about the same size share a size class, so the next slice's arrays take
-    the place of the previous slice's."""
+    """Memory used again as soon as the arrays made from it are gone. Each array is made
+    over a `_Lease` of a block of memory; every view of the array keeps the array, so the
+    lease, alive, and when the last one goes the block is free again. Arrays of about the
+    same size share a size class, so the next slice's arrays take the previous slice's
+    blocks."""
 
     def __init__(self) -> None:
-        #: By size class: buffers found free, and buffers handed out (maybe free again).
-        self._free: dict[int, list[Array]] = defaultdict(list)
-        self._lent: dict[int, list[Array]] = defaultdict(list)
+        #: Free blocks (address, memory) by size class.
+        self._free: dict[int, list[tuple[int, Array]]] = defaultdict(list)
 
-    def take(self, nbytes: int) -> Array:
-        """A free buffer of at least `nbytes` bytes."""
+    def array(self, size: int, kind: np.dtype[Any]) -> Array:
+        """An uninitialised array of `size` items of `kind`."""
+        nbytes = max(size * kind.itemsize, 1)
         # 8 size classes a doubling: the top 4 bits of the size, rounded up.
         shift = max((nbytes - 1).bit_length() - 3, 12)
         size_class = ((nbytes - 1) >> shift) + 1 << shift
-        free, lent = self._free[size_class], self._lent[size_class]
-        if not free:
-            _sweep(lent, free)
-        buffer = free.pop() if free else np.empty(size_class, np.uint8)
-        lent.append(buffer)
-        return buffer
+        free = self._free[size_class]
+        if free:
+            block = free.pop()
+        else:
+            memory = np.empty(size_class, np.uint8)
+            block = (memory.__array_interface__["data"][0], memory)
+        return np.asarray(_Lease(free, block, size, kind.str))
 
 
-def _sweep(lent: list[Array], free: list[Array]) -> None:
-    """Move the buffers no array uses any more from `lent` to `free`."""
-    still: list[Array] = []
-    for buffer in lent:
-        # Referred to by the list, this loop and the call's argument only.
-        (free if sys.getrefcount(buffer) == 3 else still).append(buffer)
-    lent[:] = still
+class _Lease:
+    """A block of an arena's memory, lent to one array (its base) until it is gone."""
+
+    __slots__ = ("__array_interface__", "_block", "_free")
+
+    def __init__(
+        self, free: list[tuple[int, Array]], block: tuple[int, Array], size: int, typestr: str
+    ) -> None:
+        self._free = free
+        self._block = block
+        self.__array_interface__ = {
+            "data": (block[0], False),
+            "shape": (size,),
+            "typestr": typestr,
+            "version": 3,
+        }
+
+    def __del__(self) -> None:
+        self._free.append(self._block)
 
 
 #: The arena of the evaluation running in this thread or task (None: plain numpy arrays).
@@ -67,8 +80,7 @@ def empty(size: int, dtype: Any) -> Array:
     arena = ARENA.get()
     if arena is None:
         return np.empty(size, kind)
-    nbytes = size * kind.itemsize
-    return arena.take(nbytes)[:nbytes].view(kind)
+    return arena.array(size, kind)
 
 
 def zeros(size: int, dtype: Any) -> Array:
