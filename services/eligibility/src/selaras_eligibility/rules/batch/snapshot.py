@@ -187,7 +187,7 @@ class Snapshot:
             parts = [pc.fill_null(chunk, 0.0).to_numpy(zero_copy_only=False) for chunk in chunks]
             values = joined(parts, np.float64)
         elif spec.type == ValueType.boolean:
-            values = joined([_flags(chunk) for chunk in chunks], bool)
+            values = joined([_flags(chunk, not spec.null_is_missing) for chunk in chunks], bool)
         else:
             values = joined([self._code_ids(chunk) for chunk in chunks], np.int32)
         return Column(self.at_level(spec.scope, values), known)
@@ -215,7 +215,7 @@ class Snapshot:
             table[wanted] = True
             values = take(table, ids.values)
         else:
-            tests = [self._equal(spec.scope, name, item) for item in items]
+            tests = [self._equal(spec, name, item) for item in items]
             if tests:
                 either = reduce(lambda a, b: apply(np.logical_or, a, b), tests[1:], tests[0])
                 values = self.at_level(spec.scope, either)
@@ -225,14 +225,17 @@ class Snapshot:
         column = self._matched[key] = Column(values, known)
         return column
 
-    def _equal(self, scope: str, name: str, item: str | None) -> Mask:
-        """Rows (members household by household) whose string is `item`."""
-        key = (scope, name, item)
+    def _equal(self, spec: FieldSpec, name: str, item: str | None) -> Mask:
+        """Rows (members household by household) whose string is `item`; where the field
+        is null and that means unknown, anything."""
+        key = (spec.scope, name, item)
         found: Mask | None = self._matched.get(key)
         if found is None:
-            chunks = self._chunks(scope, name, pa.string())
+            chunks = self._chunks(spec.scope, name, pa.string())
+            exact = not spec.null_is_missing
             parts = [
-                _nulls(chunk) if item is None else _flags(pc.equal(chunk, item)) for chunk in chunks
+                _nulls(chunk) if item is None else _flags(pc.equal(chunk, item), exact)
+                for chunk in chunks
             ]
             found = self._matched[key] = joined(parts, bool)
         return found
@@ -326,11 +329,11 @@ def _nulls(array: pa.Array) -> Mask:
     return zeros(len(array), bool) if valid is None else apply(np.logical_not, valid)
 
 
-def _flags(array: pa.Array) -> Mask:
-    """A boolean array's values, null as false."""
+def _flags(array: pa.Array, exact: bool = True) -> Mask:
+    """A boolean array's values, null as false (not `exact`: anything where null)."""
     if array.null_count == len(array):
         return zeros(len(array), bool)
-    if array.null_count:
+    if array.null_count and exact:
         array = pc.fill_null(array, False)
     return bits(array.buffers()[1], array.offset, len(array))
 
