@@ -129,7 +129,7 @@ def select(size: int, choices: list[tuple[Any, Any]], dtype: Any) -> Array:
         for mask, values in choices:
             np.logical_or(out, apply(np.logical_and, mask, values), out=out)
         return out
-    if kind.kind == "f" and all(np.ndim(v) == 0 and np.isfinite(v) for _, v in choices):
+    if kind.kind in "fi" and all(np.ndim(v) == 0 and np.isfinite(v) for _, v in choices):
         # One number a choice: the sum of mask times number (exact: one term is not 0).
         total = zeros(size, kind)
         for mask, value in choices:

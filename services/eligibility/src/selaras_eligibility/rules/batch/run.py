@@ -316,6 +316,8 @@ class Run:
         branches = self.branches(args, level)
         taken = [self.column(branch.value, level) for branch in branches]
         dtype = np.result_type(*(column.values for column in taken))
+        if all(_small_whole(column.values) for column in taken):
+            dtype = np.dtype(np.int16)  # whole numbers (counts, flags as 1/0) stay whole
         pairs = list(zip(branches, taken, strict=True))
         values = select(n, [(branch.take, column.values) for branch, column in pairs], dtype)
         known = select(
@@ -417,13 +419,27 @@ class Run:
         chosen: Any = np.True_ if predicate is None else predicate.holds()
         if value.known is not None:
             chosen = apply(np.logical_and, chosen, value.known)
-        weights = select(members.total, [(chosen, value.values)], np.float64)
+        if np.ndim(value.values) and value.values.dtype.kind == "i":
+            weights = apply(np.multiply, value.values, chosen)  # whole numbers: exact
+        else:
+            weights = select(members.total, [(chosen, value.values)], np.float64)
         totals = members.sum(weights)
         # `explain` adds members in order and stops at the first one it cannot decide.
         stops = self.stops(value, predicate)
         if stops is None or not stops.any():
             return Column(totals)
         return Column(totals, apply(np.logical_not, members.any(stops)))
+
+
+def _small_whole(value: Any) -> bool:
+    """Whether a value is one number, whole and small enough for int16."""
+    return (
+        np.ndim(value) == 0
+        and value.dtype.kind == "f"
+        and bool(np.isfinite(value))
+        and value.is_integer()
+        and abs(value) < 2**15
+    )
 
 
 def _comparable(operands: list[Any]) -> list[Any]:
