@@ -72,3 +72,12 @@ def test_realistic_rules_in_slices_agree_with_one_slice(monkeypatch: pytest.Monk
     [sliced] = evaluate_rule_sets([rule_set], table, ON)
     assert_same(sliced, whole)
     assert sorted(set(sliced.status.tolist())) == [-1, 0, 1]  # not vacuous
+
+
+def test_a_table_without_households_gives_empty_answers() -> None:
+    rule_set = compile_rule_set(validate_document(REALISTIC))
+    table = snapshot_table([])
+    [result] = evaluate_rule_sets([rule_set], table, ON)
+    assert result.status.tolist() == []
+    assert all(column.status.tolist() == [] for column in result.criteria)
+    assert all(dict(column.missing) == {} for column in result.criteria)

@@ -93,6 +93,8 @@ class Evaluation:
     def _slices(self) -> list[tuple[int, int]]:
         """Slices of at most `SLICE` households, of equal sizes (give or take one)."""
         count = -(-self.households // SLICE)
+        if count == 0:
+            return []
         bounds = [self.households * i // count for i in range(count + 1)]
         return list(pairwise(bounds))
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from selaras_eligibility.rules.batch.arrays import apply, empty, joined, take, zeros
+from selaras_eligibility.rules.batch.arrays import apply, empty, full, joined, take, zeros
 from selaras_eligibility.rules.batch.values import Array, Mask
 
 
@@ -71,11 +71,11 @@ class Members:
             self._slot_of[self.source] = np.arange(self.total)
         return take(self._slot_of, positions)
 
-    def _fold(self, values: Array, dtype: Any, add: np.ufunc) -> Array:
-        out = zeros(self.households, dtype)
+    def _fold(self, values: Array, dtype: Any, combine: np.ufunc, start: Any = 0) -> Array:
+        out = full(self.households, start, dtype)
         for count, members in self.slots():
             head = out[:count]
-            add(head, values[members], out=head)
+            combine(head, values[members], out=head)
         return out if self.rank is None else take(out, self.rank)
 
     def any(self, mask: Any) -> Mask:
@@ -86,12 +86,20 @@ class Members:
             return zeros(self.households, bool)
         return self._fold(mask, bool, np.logical_or)
 
+    def most(self, levels: Array) -> Array:
+        """The greatest of each household's members' levels (uint8; 0 without members)."""
+        return self._fold(levels, np.uint8, np.maximum)
+
+    def least(self, levels: Array, start: int) -> Array:
+        """The least of each household's members' levels (uint8; `start` without members)."""
+        return self._fold(levels, np.uint8, np.minimum, start)
+
     def count(self, mask: Any) -> Array:
-        """How many members of each household `mask` holds for, as float64."""
+        """How many members of each household `mask` holds for."""
         if np.ndim(mask) == 0:
-            counts: Array = apply(np.multiply, self.sizes, float(bool(mask)))
+            counts: Array = apply(np.multiply, self.sizes, int(bool(mask)))
             return counts
-        return self._fold(mask, np.float64, np.add)
+        return self._fold(mask, np.int32, np.add)
 
     def sum(self, values: Array) -> Array:
         """The sum over each household's members, added in member order from 0.0."""

@@ -368,20 +368,27 @@ class Run:
 
     def _quantifier(self, op: str, predicate: Column) -> Column:
         members = self.snapshot.members
-        some_true = members.any(predicate.holds())
-        some_unknown = self._some_unknown(predicate)
-        if op == "all":
-            # All of no members is false; else false at a false member, then unknown.
-            blocked = apply(np.logical_or, members.any(predicate.fails()), members.empty())
-            if some_unknown is None:
+        unknown = predicate.unknown()
+        if unknown is not None and not unknown.any():
+            unknown = None
+        if unknown is None:  # two-valued
+            if op == "all":  # all of no members is false
+                blocked = apply(np.logical_or, members.any(predicate.fails()), members.empty())
                 return Column(apply(np.logical_not, blocked))
-            known = apply(np.logical_or, blocked, apply(np.logical_not, some_unknown))
-            return Column(apply(np.logical_not, apply(np.logical_or, blocked, some_unknown)), known)
-        if some_unknown is None:
-            known = None
+            some_true = members.any(predicate.holds())
+            return Column(some_true if op == "some" else apply(np.logical_not, some_true))
+        # Each member 0 (false), 1 (unknown) or 2 (true): `some` and `none` look at the most
+        # of a household's members, `all` at the least (and is false without members).
+        levels = apply(np.add, apply(np.left_shift, predicate.holds().view(np.uint8), 1), unknown)
+        if op == "all":
+            level = members.least(levels, 2)
+            holds = apply(np.greater, apply(np.equal, level, 2), members.empty())
         else:
-            known = apply(np.logical_or, some_true, apply(np.logical_not, some_unknown))
-        return Column(some_true if op == "some" else apply(np.logical_not, some_true), known)
+            level = members.most(levels)
+            holds = apply(np.equal, level, 2)
+            if op == "none":
+                holds = apply(np.not_equal, level, 2)
+        return Column(holds, apply(np.not_equal, level, 1))
 
     def _some_unknown(self, predicate: Column) -> Array | None:
         """Households with a member whose predicate is unknown (None: none anywhere)."""
@@ -393,7 +400,7 @@ class Run:
     def _count(self, predicate_node: Node | None) -> Column:
         members = self.snapshot.members
         if predicate_node is None:
-            return Column(cast(members.sizes, np.float64))
+            return Column(members.sizes)
         predicate = self.column(predicate_node, "member")
         some_unknown = self._some_unknown(predicate)
         known = None if some_unknown is None else apply(np.logical_not, some_unknown)

@@ -21,7 +21,6 @@ import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from selaras_eligibility.rules.batch.arrays import (
     apply,
     bits,
-    cast,
     empty,
     full,
     joined,
@@ -174,7 +173,7 @@ class Snapshot:
 
     def _decode(self, spec: FieldSpec) -> Column | CodeLists:
         if spec.name == "member_count":
-            return Column(cast(self.members.sizes, np.float64))
+            return Column(self.members.sizes)
         if spec.name == "age":
             return self._age()
         name = spec.name.replace(".", "_")
