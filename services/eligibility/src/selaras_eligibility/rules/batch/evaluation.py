@@ -24,12 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
-from selaras_eligibility.rules.batch.arrays import ARENA, Arena, full
+from selaras_eligibility.rules.batch.arrays import ARENA, Arena, apply
 from selaras_eligibility.rules.batch.missing import Why
 from selaras_eligibility.rules.batch.run import Level, Run
 from selaras_eligibility.rules.batch.snapshot import Snapshot, Vocabulary
 from selaras_eligibility.rules.batch.values import (
-    TRUE,
     UNKNOWN,
     BatchResult,
     CriterionColumn,
@@ -136,6 +135,7 @@ class Evaluation:
             self.table.slice(start, stop - start), self.on, self.vocabulary, dict(self.uses)
         )
         runs = [Run(snapshot, rs, keys) for rs, keys in zip(self.rule_sets, self.keys, strict=True)]
+        ranks: dict[Hashable, npt.NDArray[np.uint8]] = {}
         for key, criterion in self.criteria.items():
             column = runs[criterion.rule_set].column(criterion.rule, "household")
             out = statuses[key][start:stop]
@@ -145,8 +145,9 @@ class Evaluation:
                 np.logical_and(column.truth(), column.known, out=out.view(np.bool_))
                 np.add(out, column.known.view(np.int8), out=out)
                 np.subtract(out, np.int8(1), out=out)
+            ranks[key] = _rank(out)
         for keys, status in zip(self.asked, overall, strict=True):
-            _combine([statuses[key][start:stop] for key in keys], status[start:stop])
+            _combine([ranks[key] for key in keys], status[start:stop])
 
     def _missing_of(self, key: Hashable, status: npt.NDArray[np.int8]) -> Callable[[], Missing]:
         criterion = self.criteria[key]
@@ -176,14 +177,23 @@ class Evaluation:
         return self._explained
 
 
-def _combine(statuses: list[npt.NDArray[np.int8]], out: npt.NDArray[np.int8]) -> None:
-    """A rule set's status from its criteria's: false if one is false, else unknown if one
-    is unknown, else true."""
-    # With statuses 1, 0 and -1: the least of them is -1 if one is unknown, else 0 if one
-    # is false; and the bits they have in common with 1 are 0 if one is false.
-    open_ = full(len(out), TRUE, np.int8)
-    out.fill(TRUE)
-    for status in statuses:
-        np.minimum(out, status, out=out)
-        np.bitwise_and(open_, status, out=open_)
-    np.multiply(out, open_, out=out)
+def _rank(status: npt.NDArray[np.int8]) -> npt.NDArray[np.uint8]:
+    """Statuses as bytes less one: true 0, unknown 254, false 255, so that the greatest of
+    a rule set's criteria is its status less one (false wins over unknown)."""
+    ranks: npt.NDArray[np.uint8] = apply(np.subtract, status.view(np.uint8), np.uint8(1))
+    return ranks
+
+
+def _combine(ranks: list[npt.NDArray[np.uint8]], out: npt.NDArray[np.int8]) -> None:
+    """A rule set's status from its criteria's ranks: false if one is false, else unknown
+    if one is unknown, else true."""
+    greatest = out.view(np.uint8)
+    if not ranks:  # nothing to fail
+        greatest.fill(0)
+    elif len(ranks) == 1:
+        np.copyto(greatest, ranks[0])
+    else:
+        np.maximum(ranks[0], ranks[1], out=greatest)
+        for rank in ranks[2:]:
+            np.maximum(greatest, rank, out=greatest)
+    np.add(greatest, np.uint8(1), out=greatest)
