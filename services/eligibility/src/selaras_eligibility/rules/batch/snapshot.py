@@ -104,6 +104,7 @@ class Snapshot:
         self._known: dict[tuple[str, str], Mask | None] = {}
         self._matched: dict[Hashable, Any] = {}
         self._lists: dict[Hashable, tuple[pa.Array, Array]] = {}
+        self._chunk_lists: dict[Hashable, list[pa.Array]] = {}
         #: Node columns by what they compute (`Run.key`) and level, shared by the rule sets.
         self.columns: dict[Hashable, Column] = {}
         #: Missing fields of nodes, by the same keys (worked out on demand).
@@ -136,6 +137,13 @@ class Snapshot:
     def _chunks(self, scope: str, name: str, kind: pa.DataType | None = None) -> list[pa.Array]:
         """A column (household) or member field chunk by chunk (members household by
         household), as `kind` when given; all null when the table does not have it."""
+        key = (scope, name, kind)
+        found = self._chunk_lists.get(key)
+        if found is None:
+            found = self._chunk_lists[key] = self._read_chunks(scope, name, kind)
+        return found
+
+    def _read_chunks(self, scope: str, name: str, kind: pa.DataType | None) -> list[pa.Array]:
         if scope == "household":
             found = self.table.column(name).chunks if name in self.table.column_names else []
         elif all(people.type.get_field_index(name) >= 0 for people in self._people):
