@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, fields
 from functools import reduce
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from selaras_eligibility.rules.batch.arrays import apply, cast, select, zeros
+from selaras_eligibility.rules.batch.arrays import apply, select, zeros
+from selaras_eligibility.rules.batch.operations import arithmetic, compare, logic, small_whole
 from selaras_eligibility.rules.batch.values import Array, CodeLists, Column, Mask, known_in_all
 from selaras_eligibility.rules.fields import FieldSpec, ValueType
 from selaras_eligibility.rules.nodes import (
@@ -39,15 +39,6 @@ if TYPE_CHECKING:
     from selaras_eligibility.rules.batch.snapshot import Snapshot
 
 Level = Literal["household", "member"]
-
-COMPARE: dict[str, np.ufunc] = {
-    "==": np.equal,
-    "!=": np.not_equal,
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,17 +163,17 @@ class Run:
                 assert isinstance(read, Column)  # list fields only appear as `in` haystacks
                 return read
             case Logic(op, args):
-                return self._logic(op == "and", [self.column(arg, level) for arg in args])
+                return logic(op == "and", [self.column(arg, level) for arg in args])
             case Not(arg):
                 inner = self.column(arg, level)
-                return Column(~inner.truth(), inner.known)
+                return Column(apply(np.logical_not, inner.truth()), inner.known)
             case Compare(op, args):
                 matched = self._code_literal(op, args)
                 if matched is not None:
                     return matched
-                return self._compare(op, [self.column(arg, level) for arg in args])
+                return compare(op, [self.column(arg, level) for arg in args])
             case Arith(op, args):
-                return self._arith(op, [self.column(arg, level) for arg in args], level)
+                return arithmetic(op, [self.column(arg, level) for arg in args], self.size(level))
             case If(args):
                 return self._if(args, level)
             case In(needle, haystack):
@@ -220,18 +211,6 @@ class Run:
             return node.field
         return None
 
-    @staticmethod
-    def _logic(is_and: bool, args: list[Column]) -> Column:
-        decisive = not is_and  # `and` is decided by a false operand, `or` by a true one
-        decided: Any = None
-        for arg in args:
-            hit = arg.holds() if decisive else arg.fails()
-            decided = hit if decided is None else apply(np.logical_or, decided, hit)
-        all_known = known_in_all(arg.known for arg in args)
-        values = decided if decisive else apply(np.logical_not, decided)
-        known = None if all_known is None else apply(np.logical_or, decided, all_known)
-        return Column(values, known)
-
     def _code_literal(self, op: str, args: tuple[Node, ...]) -> Column | None:
         """`field == code` / `field != code` (either way round), from the field's strings."""
         if op not in ("==", "!="):
@@ -245,55 +224,6 @@ class Run:
                     return matched
                 return Column(apply(np.logical_not, matched.values), matched.known)
         return None
-
-    @staticmethod
-    def _compare(op: str, args: list[Column]) -> Column:
-        known = known_in_all(arg.known for arg in args)
-        operands = _comparable([arg.values for arg in args])
-        if len(operands) == 2:
-            return Column(apply(COMPARE[op], *operands), known)
-        less = COMPARE[op]  # a between: `<` or `<=` of three operands
-        values = reduce(
-            lambda a, b: apply(np.logical_and, a, b),
-            [apply(less, a, b) for a, b in pairwise(operands)],
-        )
-        return Column(values, known)
-
-    def _arith(self, op: str, args: list[Column], level: Level) -> Column:
-        known = known_in_all(arg.known for arg in args)
-        operands = [cast(arg.values, np.float64) for arg in args]
-        with np.errstate(all="ignore"):  # unknown rows may hold anything; overflow is inf
-            if op in ("+", "*"):
-                # From 0 (1), operand by operand, as `explain` adds (multiplies) them.
-                values: Any = np.float64(0.0 if op == "+" else 1.0)
-                for operand in operands:
-                    values = apply(np.add if op == "+" else np.multiply, values, operand)
-            elif op == "-":
-                values = (
-                    apply(np.negative, operands[0])
-                    if len(operands) == 1
-                    else apply(np.subtract, *operands)
-                )
-            elif op == "/":
-                values, known = self._divide(operands[0], operands[1], known, level)
-            else:
-                extreme = np.minimum if op == "min" else np.maximum
-                values = reduce(lambda a, b: apply(extreme, a, b), operands)
-        return Column(values, known)
-
-    def _divide(self, dividend: Any, divisor: Any, known: Mask | None, level: Level) -> Any:
-        """The quotient and where it is known: division by zero is unknown (explain's rule),
-        without a missing field."""
-        zero = apply(np.equal, divisor, 0.0)
-        if np.ndim(zero) == 0:
-            if zero:
-                return np.float64(0.0), zeros(self.size(level), bool)
-            return apply(np.divide, dividend, divisor), known
-        # Divided by 1 where the divisor is 0: those rows are unknown.
-        quotient = apply(np.divide, dividend, apply(np.add, divisor, zero))
-        return quotient, apply(np.logical_not, zero) if known is None else apply(
-            np.greater, known, zero
-        )
 
     def branches(self, args: tuple[Node, ...], level: Level) -> list[Branch]:
         """The branches of an `if` in order, the last one its `else`."""
@@ -316,7 +246,7 @@ class Run:
         branches = self.branches(args, level)
         taken = [self.column(branch.value, level) for branch in branches]
         dtype = np.result_type(*(column.values for column in taken))
-        if all(_small_whole(column.values) for column in taken):
+        if all(small_whole(column.values) for column in taken):
             dtype = np.dtype(np.int16)  # whole numbers (counts, flags as 1/0) stay whole
         pairs = list(zip(branches, taken, strict=True))
         values = select(n, [(branch.take, column.values) for branch, column in pairs], dtype)
@@ -436,27 +366,3 @@ class Run:
         if stops is None or not stops.any():
             return Column(totals)
         return Column(totals, apply(np.logical_not, members.any(stops)))
-
-
-def _small_whole(value: Any) -> bool:
-    """Whether a value is one number, whole and small enough for int16."""
-    return (
-        np.ndim(value) == 0
-        and value.dtype.kind == "f"
-        and bool(np.isfinite(value))
-        and value.is_integer()
-        and abs(value) < 2**15
-    )
-
-
-def _comparable(operands: list[Any]) -> list[Any]:
-    """Operands for a comparison: a whole-number float scalar compared with an integer column
-    (ages) is given as a Python int, so the column is compared as it is, not as float64."""
-    if not any(np.ndim(value) and value.dtype.kind == "i" for value in operands):
-        return operands
-    return [
-        int(value)
-        if np.ndim(value) == 0 and value.dtype.kind == "f" and value.is_integer()
-        else value
-        for value in operands
-    ]
