@@ -12,23 +12,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from selaras_eligibility.rules import nodes
 from selaras_eligibility.rules.batch.run import Level, Run
 from selaras_eligibility.rules.batch.values import Mask, Missing
-from selaras_eligibility.rules.nodes import (
-    Arith,
-    Compare,
-    Const,
-    CountMembers,
-    If,
-    In,
-    Logic,
-    Node,
-    Not,
-    Param,
-    Quantifier,
-    SumMembers,
-    Var,
-)
+from selaras_eligibility.rules.nodes import Node
 
 
 class Why:
@@ -41,7 +28,7 @@ class Why:
 
     def missing(self, node: Node, level: Level) -> Missing:
         """The missing fields behind `node`'s unknown rows (false elsewhere)."""
-        if isinstance(node, Const | Param):
+        if isinstance(node, nodes.Const | nodes.Param):
             return {}
         memo = self.snapshot.missing
         key = (self.run.key(node), level)
@@ -52,7 +39,7 @@ class Why:
 
     def _missing(self, node: Node, level: Level) -> Missing:
         match node:
-            case Var(spec):
+            case nodes.Var(spec):
                 if spec.name == "member_count":
                     return {}
                 label = spec.name if spec.scope == "household" else f"members.{spec.name}"
@@ -63,32 +50,32 @@ class Why:
                 else:
                     known = None
                 return {} if known is None else _present({label: ~known})
-            case Logic(_, args):
+            case nodes.Logic(_, args):
                 column = self.run.column(node, level)
                 unknown = column.unknown()
                 if unknown is None:
                     return {}
                 return {name: mask & unknown for name, mask in self._all(args, level).items()}
-            case Not(arg):
+            case nodes.Not(arg):
                 return self.missing(arg, level)
-            case Compare(_, args) | Arith(_, args):
+            case nodes.Compare(_, args) | nodes.Arith(_, args):
                 return self._all(args, level)
-            case If(args):
+            case nodes.If(args):
                 return self._if(args, level)
-            case In(needle, haystack):
+            case nodes.In(needle, haystack):
                 return self._all((needle, haystack), level)
-            case Quantifier(_, predicate):
+            case nodes.Quantifier(_, predicate):
                 unknown = self.run.column(node, level).unknown()
                 if unknown is None:
                     return {}
                 inner = self.missing(predicate, "member")
                 return _present({n: self.members.any(m) & unknown for n, m in inner.items()})
-            case CountMembers(predicate):
+            case nodes.CountMembers(predicate):
                 if predicate is None:
                     return {}
                 inner = self.missing(predicate, "member")
                 return _present({name: self.members.any(mask) for name, mask in inner.items()})
-            case SumMembers(value, predicate):
+            case nodes.SumMembers(value, predicate):
                 return self._sum(value, predicate)
         raise TypeError(f"not a rule node: {type(node).__name__}")  # pragma: no cover
 
