@@ -140,14 +140,9 @@ class Run:
             case Quantifier(_, predicate) | CountMembers(predicate):
                 found = [] if predicate is None else [(predicate, "member")]
             case SumMembers(value, predicate):
-                found = (
-                    [(value, "member")]
-                    if predicate is None
-                    else [
-                        (value, "member"),
-                        (predicate, "member"),
-                    ]
-                )
+                found = [(value, "member")]
+                if predicate is not None:
+                    found.append((predicate, "member"))
             case _:
                 found = []
         return [(child, at) for child, at in found if not isinstance(child, Const | Param | Var)]
