@@ -1,23 +1,23 @@
-"""Evaluation of one rule set's nodes over a decoded snapshot, node by node."""
+"""Evaluation of one rule set's nodes over a decoded snapshot, node by node.
+
+A node's column is computed once per snapshot whichever rule set asks (`Run.key`), with
+constants as numpy scalars and "known everywhere" as a `known` of None, so that what cannot
+be unknown costs nothing. Member operations work on the slot layout of `members.Members`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import fields
-from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields
+from functools import reduce
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from selaras_eligibility.rules.batch.values import (
-    Array,
-    CodeLists,
-    Column,
-    Mask,
-    choose,
-    only,
-    union,
-)
+from selaras_eligibility.rules.batch.arrays import apply, select, zeros
+from selaras_eligibility.rules.batch.operations import arithmetic, compare, logic, small_whole
+from selaras_eligibility.rules.batch.values import Array, CodeLists, Column, Mask, known_in_all
+from selaras_eligibility.rules.fields import FieldSpec, ValueType
 from selaras_eligibility.rules.nodes import (
     Arith,
     Compare,
@@ -38,15 +38,34 @@ from selaras_eligibility.rules.nodes import (
 if TYPE_CHECKING:
     from selaras_eligibility.rules.batch.snapshot import Snapshot
 
+Level = Literal["household", "member"]
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One branch of an `if`: the rows it gives the value of, the rows where its condition
+    is unknown and the `if` stops (None: nowhere, and for the `else`), its nodes."""
+
+    take: Mask
+    stop: Mask | None
+    condition: Node | None
+    value: Node
+
 
 class Run:
-    """Evaluation of one rule set's nodes; `n` is the length of the level being evaluated
-    (households, or all members when inside a member operation)."""
+    """Evaluation of one rule set's nodes at a level: `household` (one row a household) or
+    `member` (one row a member of any household, inside member operations)."""
 
-    def __init__(self, snapshot: Snapshot, compiled: CompiledRuleSet) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        compiled: CompiledRuleSet,
+        keys: dict[int, Hashable] | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.compiled = compiled
-        self._keys: dict[int, Hashable] = {}
+        #: Keys by node identity (several runs of one rule set on one date can share them).
+        self._keys: dict[int, Hashable] = {} if keys is None else keys
 
     def key(self, node: Node) -> Hashable:
         """What the node computes, as a value: its structure with parameters replaced by
@@ -61,7 +80,7 @@ class Run:
             case Const(value):
                 key = ("const", type(value).__name__, value)
             case Param(name):
-                value = self.compiled.parameter_at(name, self.snapshot.on)[0]
+                value = self.value(name)
                 key = ("const", type(value).__name__, value)
             case Var(spec):
                 key = ("var", spec.scope, spec.name)
@@ -79,235 +98,266 @@ class Run:
         self._keys[id(node)] = key
         return key
 
-    def column(self, node: Node, n: int) -> Column:
+    def value(self, name: str) -> Any:
+        """A parameter's value on the evaluation date."""
+        return self.compiled.parameter_at(name, self.snapshot.on)[0]
+
+    def size(self, level: Level) -> int:
+        """Rows of the level."""
+        members = self.snapshot.members
+        return members.households if level == "household" else members.total
+
+    def column(self, node: Node, level: Level) -> Column:
         """The value of `node` for every row of the level (shared between rule sets: the
         columns are never changed in place)."""
         if isinstance(node, Const | Param | Var):
-            return self._evaluate(node, n)
-        memo = self.snapshot.columns
-        key = (self.key(node), n)
-        found = memo.get(key)
+            return self._evaluate(node, level)
+        snapshot = self.snapshot
+        key = (self.key(node), level)
+        found = snapshot.columns.get(key)
         if found is None:
-            found = memo[key] = self._evaluate(node, n)
+            found = self._evaluate(node, level)
+        left = snapshot.uses.get(key, 0) - 1
+        if left == 0:  # its last planned use
+            snapshot.columns.pop(key, None)
+        else:
+            snapshot.columns[key] = found
+        if left >= 0:
+            snapshot.uses[key] = left
         return found
 
-    def _evaluate(self, node: Node, n: int) -> Column:
+    @staticmethod
+    def children(node: Node, level: Level) -> list[tuple[Node, Level]]:
+        """The nodes whose columns `column(node, level)` asks for, each time it does (the
+        literals and fields it reads directly are left out: they are not kept)."""
+        match node:
+            case Logic(_, args) | Compare(_, args) | Arith(_, args) | If(args):
+                found = [(arg, level) for arg in args]
+            case Not(arg):
+                found = [(arg, level)]
+            case In(needle, _):
+                found = [(needle, level)]
+            case Quantifier(_, predicate) | CountMembers(predicate):
+                found = [] if predicate is None else [(predicate, "member")]
+            case SumMembers(value, predicate):
+                found = [(value, "member")]
+                if predicate is not None:
+                    found.append((predicate, "member"))
+            case _:
+                found = []
+        return [(child, at) for child, at in found if not isinstance(child, Const | Param | Var)]
+
+    def _evaluate(self, node: Node, level: Level) -> Column:
         match node:
             case Const(value):
-                return self._constant(value, n)
+                return Column(self.scalar(value))
             case Param(name):
-                return self._constant(self.compiled.parameter_at(name, self.snapshot.on)[0], n)
+                return Column(self.scalar(self.value(name)))
             case Var(spec):
                 read = self.snapshot.read(spec)
                 assert isinstance(read, Column)  # list fields only appear as `in` haystacks
                 return read
             case Logic(op, args):
-                return self._logic(op == "and", [self.column(arg, n) for arg in args])
+                return logic(op == "and", [self.column(arg, level) for arg in args])
             case Not(arg):
-                inner = self.column(arg, n)
-                return Column(~inner.values.astype(bool), inner.known, inner.missing)
+                inner = self.column(arg, level)
+                return Column(apply(np.logical_not, inner.truth()), inner.known)
             case Compare(op, args):
-                return self._compare(op, [self.column(arg, n) for arg in args])
+                matched = self._code_literal(op, args)
+                if matched is not None:
+                    return matched
+                return compare(op, [self.column(arg, level) for arg in args])
             case Arith(op, args):
-                return self._arith(op, [self.column(arg, n) for arg in args])
+                return arithmetic(op, [self.column(arg, level) for arg in args], self.size(level))
             case If(args):
-                return self._if(args, n)
+                return self._if(args, level)
             case In(needle, haystack):
-                return self._in(needle, haystack, n)
+                return self._in(needle, haystack, level)
             case Quantifier(op, predicate):
-                return self._quantifier(op, self.column(predicate, len(self.snapshot.parent)))
+                return self._quantifier(op, self.column(predicate, "member"))
             case CountMembers(predicate):
                 return self._count(predicate)
             case SumMembers(value, predicate):
                 return self._sum(value, predicate)
         raise TypeError(f"not a rule node: {type(node).__name__}")  # pragma: no cover
 
-    def _constant(self, value: Any, n: int) -> Column:
-        known = np.ones(n, dtype=bool)
+    def scalar(self, value: Any) -> Any:
+        """A literal as a numpy scalar: flag, float64 number, or code id."""
         if isinstance(value, bool):
-            return Column(np.full(n, value, dtype=bool), known)
+            return np.bool_(value)
         if isinstance(value, int | float):
-            return Column(np.full(n, float(value)), known)
+            return np.float64(value)
         if value is None or isinstance(value, str):
-            return Column(np.full(n, self.snapshot._code(value), dtype=np.int64), known)
+            return np.int32(self.snapshot.code(value))
         raise TypeError(f"not a scalar: {value!r}")  # pragma: no cover (compiler's guarantee)
 
-    @staticmethod
-    def _logic(is_and: bool, args: list[Column]) -> Column:
-        decisive = not is_and  # `and` is decided by a false operand, `or` by a true one
-        decided = np.zeros(len(args[0].known), dtype=bool)
-        unknown = np.zeros_like(decided)
-        for arg in args:
-            decided |= arg.known & (arg.values.astype(bool) == decisive)
-            unknown |= ~arg.known
-        known = decided | ~unknown
-        values = decided if decisive else ~decided
-        missing = only(union(arg.missing for arg in args), ~known)
-        return Column(values, known, missing)
+    def literal(self, node: Node) -> Any:
+        """The value of a literal or parameter node (anything else: `NotImplemented`)."""
+        if isinstance(node, Const):
+            return node.value
+        if isinstance(node, Param):
+            return self.value(node.name)
+        return NotImplemented
 
     @staticmethod
-    def _compare(op: str, args: list[Column]) -> Column:
-        known = np.logical_and.reduce([arg.known for arg in args])
-        left, right = args[0].values, args[1].values
-        if op == "==":
-            values = left == right
-        elif op == "!=":
-            values = left != right
-        elif op == ">":
-            values = left > right
-        elif op == ">=":
-            values = left >= right
-        else:
-            less = np.less if op == "<" else np.less_equal
-            values = np.logical_and.reduce([less(a.values, b.values) for a, b in pairwise(args)])
-        return Column(np.asarray(values), known, union(arg.missing for arg in args))
+    def code_field(node: Node) -> FieldSpec | None:
+        """The field of a node that reads a code field."""
+        if isinstance(node, Var) and node.field.type == ValueType.code:
+            return node.field
+        return None
 
-    @staticmethod
-    def _arith(op: str, args: list[Column]) -> Column:
-        known = np.logical_and.reduce([arg.known for arg in args])
-        operands = [arg.values.astype(np.float64, copy=False) for arg in args]
-        with np.errstate(all="ignore"):  # unknown rows may hold anything; overflow is inf
-            if op == "+":
-                values = np.zeros_like(operands[0])
-                for operand in operands:
-                    values = values + operand
-            elif op == "-":
-                values = -operands[0] if len(operands) == 1 else operands[0] - operands[1]
-            elif op == "*":
-                values = np.ones_like(operands[0])
-                for operand in operands:
-                    values = values * operand
-            elif op == "/":
-                zero = operands[1] == 0
-                # Division by zero is unknown (explain's rule), without a missing field.
-                known = known & ~zero
-                values = np.divide(
-                    operands[0], operands[1], out=np.zeros_like(operands[0]), where=~zero
-                )
-            else:
-                reduce = np.minimum if op == "min" else np.maximum
-                values = reduce.reduce(operands)
-        return Column(values, known, union(arg.missing for arg in args))
+    def _code_literal(self, op: str, args: tuple[Node, ...]) -> Column | None:
+        """`field == code` / `field != code` (either way round), from the field's strings."""
+        if op not in ("==", "!="):
+            return None
+        for field_node, other in ((args[0], args[1]), (args[1], args[0])):
+            spec = self.code_field(field_node)
+            literal = self.literal(other)
+            if spec is not None and (literal is None or isinstance(literal, str)):
+                matched = self.snapshot.matches(spec, (literal,))
+                if op == "==":
+                    return matched
+                return Column(apply(np.logical_not, matched.values), matched.known)
+        return None
 
-    def _if(self, args: tuple[Node, ...], n: int) -> Column:
-        values: Array | None = None
-        known = np.zeros(n, dtype=bool)
-        decided = np.zeros(n, dtype=bool)
-        choices: list[tuple[Mask, dict[str, Mask]]] = []
-        branches: list[tuple[Mask, Column]] = []
+    def branches(self, args: tuple[Node, ...], level: Level) -> list[Branch]:
+        """The branches of an `if` in order, the last one its `else`."""
+        decided = zeros(self.size(level), bool)
+        found: list[Branch] = []
         for i in range(0, len(args) - 1, 2):
-            condition = self.column(args[i], n)
-            stop = ~decided & ~condition.known
-            take = ~decided & condition.known & condition.values.astype(bool)
-            choices.append((stop, condition.missing))
-            branch = self.column(args[i + 1], n)
-            branches.append((take, branch))
-            choices.append((take, branch.missing))
-            decided |= stop | take
-        otherwise = self.column(args[-1], n)
-        branches.append((~decided, otherwise))
-        choices.append((~decided, otherwise.missing))
-        for where, branch in branches:
-            values = branch.values if values is None else np.where(where, branch.values, values)
-            known = np.where(where, branch.known, known)
-        assert values is not None
-        return Column(values, known, choose(choices, n))
+            condition = self.column(args[i], level)
+            take = apply(np.greater, condition.holds(), decided)  # holds, not yet decided
+            unknown = condition.unknown()
+            stop = None if unknown is None else apply(np.greater, unknown, decided)
+            found.append(Branch(take, stop, args[i], args[i + 1]))
+            decided = apply(np.logical_or, decided, take)
+            if stop is not None:
+                np.logical_or(decided, stop, out=decided)
+        found.append(Branch(apply(np.logical_not, decided), None, None, args[-1]))
+        return found
 
-    def _in(self, needle_node: Node, haystack: Node, n: int) -> Column:
-        needle = self.column(needle_node, n)
-        if isinstance(haystack, Var):
-            lists = self.snapshot.read(haystack.field)
-            assert isinstance(lists, CodeLists)
-            hits = lists.ids == needle.values[lists.parent]
-            found = np.bincount(lists.parent[hits], minlength=n) > 0
-            known = needle.known & lists.known
-            return Column(found, known, union([needle.missing, lists.missing]))
-        items: Any
-        if isinstance(haystack, Param):
-            items = self.compiled.parameter_at(haystack.name, self.snapshot.on)[0]
-        else:
-            assert isinstance(haystack, Const)
-            items = haystack.value
-        assert isinstance(items, tuple)
-        wanted = np.array(
+    def _if(self, args: tuple[Node, ...], level: Level) -> Column:
+        n = self.size(level)
+        branches = self.branches(args, level)
+        taken = [self.column(branch.value, level) for branch in branches]
+        dtype = np.result_type(*(column.values for column in taken))
+        if all(small_whole(column.values) for column in taken):
+            dtype = np.dtype(np.int16)  # whole numbers (counts, flags as 1/0) stay whole
+        pairs = list(zip(branches, taken, strict=True))
+        values = select(n, [(branch.take, column.values) for branch, column in pairs], dtype)
+        known = select(
+            n,
             [
-                self.snapshot._code(item) if item is None or isinstance(item, str) else item
-                for item in items
-                if not isinstance(item, bool)
+                (branch.take, np.True_ if column.known is None else column.known)
+                for branch, column in pairs
             ],
-            dtype=needle.values.dtype,
+            bool,
         )
+        return Column(values, known)
+
+    def _in(self, needle_node: Node, haystack: Node, level: Level) -> Column:
+        snapshot = self.snapshot
+        if isinstance(haystack, Var):
+            literal = self.literal(needle_node)
+            if isinstance(literal, str):
+                return snapshot.contains(haystack.field, literal)
+            needle = self.column(needle_node, level)
+            lists = snapshot.read(haystack.field)
+            assert isinstance(lists, CodeLists)
+            found = zeros(self.size(level), bool)
+            if np.ndim(needle.values) == 0:
+                found[lists.parent[apply(np.equal, lists.ids, needle.values)]] = True
+                found = snapshot.at_level(level, found)
+            else:
+                parent = lists.parent
+                if level == "member":
+                    parent = snapshot.members.slot_of(parent)
+                found[parent[lists.ids == needle.values[parent]]] = True
+            return Column(found, known_in_all([needle.known, lists.known]))
+        items = self.literal(haystack)
+        assert isinstance(items, tuple)
         if any(isinstance(item, bool) for item in items):  # pragma: no cover (compiler)
             raise TypeError("boolean list items")
+        spec = self.code_field(needle_node)
+        if spec is not None:
+            return snapshot.matches(spec, items)
+        needle = self.column(needle_node, level)
+        if all(isinstance(item, int | float) for item in items):
+            wanted = np.array(items, dtype=np.float64)
+        else:
+            wanted = np.array([snapshot.code(item) for item in items], dtype=np.int32)
         found = np.isin(needle.values, wanted)
-        return Column(found, needle.known, needle.missing)
+        return Column(found[()] if found.ndim == 0 else found, needle.known)
 
     # --- member operations -----------------------------------------------------------
 
-    def _per_household(self, member_mask: Mask) -> Mask:
-        """Households with at least one member where `member_mask` holds."""
-        snapshot = self.snapshot
-        return np.bincount(snapshot.parent[member_mask], minlength=snapshot.households) > 0
-
     def _quantifier(self, op: str, predicate: Column) -> Column:
-        holds = predicate.known & predicate.values.astype(bool)
-        fails = predicate.known & ~predicate.values.astype(bool)
-        some_true = self._per_household(holds)
-        some_unknown = self._per_household(~predicate.known)
+        members = self.snapshot.members
+        unknown = predicate.unknown()
+        if unknown is not None and not unknown.any():
+            unknown = None
+        if unknown is None:  # two-valued
+            if op == "all":  # all of no members is false
+                blocked = apply(np.logical_or, members.any(predicate.fails()), members.empty())
+                return Column(apply(np.logical_not, blocked))
+            some_true = members.any(predicate.holds())
+            return Column(some_true if op == "some" else apply(np.logical_not, some_true))
+        # Each member 0 (false), 1 (unknown) or 2 (true): `some` and `none` look at the most
+        # of a household's members, `all` at the least (and is false without members).
+        levels = apply(np.add, apply(np.left_shift, predicate.holds().view(np.uint8), 1), unknown)
         if op == "all":
-            some_false = self._per_household(fails)
-            empty = self.snapshot.member_count == 0
-            known = empty | some_false | ~some_unknown
-            values = ~empty & ~some_false & ~some_unknown
+            level = members.least(levels, 2)
+            holds = apply(np.greater, apply(np.equal, level, 2), members.empty())
         else:
-            known = some_true | ~some_unknown
-            values = some_true if op == "some" else ~some_true
-        missing = {
-            name: self._per_household(mask) & ~known for name, mask in predicate.missing.items()
-        }
-        return Column(values, known, missing)
+            level = members.most(levels)
+            holds = apply(np.equal, level, 2)
+            if op == "none":
+                holds = apply(np.not_equal, level, 2)
+        return Column(holds, apply(np.not_equal, level, 1))
+
+    def _some_unknown(self, predicate: Column) -> Array | None:
+        """Households with a member whose predicate is unknown (None: none anywhere)."""
+        unknown = predicate.unknown()
+        if unknown is None or not unknown.any():
+            return None
+        return self.snapshot.members.any(unknown)
 
     def _count(self, predicate_node: Node | None) -> Column:
-        snapshot = self.snapshot
+        members = self.snapshot.members
         if predicate_node is None:
-            return Column(
-                snapshot.member_count.astype(np.float64), np.ones(snapshot.households, dtype=bool)
+            return Column(members.sizes)
+        predicate = self.column(predicate_node, "member")
+        some_unknown = self._some_unknown(predicate)
+        known = None if some_unknown is None else apply(np.logical_not, some_unknown)
+        return Column(members.count(predicate.holds()), known)
+
+    def stops(self, value: Column, predicate: Column | None) -> Array | None:
+        """Members at which `sum_members` cannot go on (None: nowhere): their predicate is
+        unknown, or they are chosen and their value is unknown."""
+        parts = []
+        if predicate is not None and predicate.known is not None:
+            parts.append(apply(np.logical_not, predicate.known))
+        if value.known is not None:
+            unknown = apply(np.logical_not, value.known)
+            parts.append(
+                unknown if predicate is None else apply(np.logical_and, predicate.holds(), unknown)
             )
-        predicate = self.column(predicate_node, len(snapshot.parent))
-        holds = predicate.known & predicate.values.astype(bool)
-        counts = np.bincount(snapshot.parent[holds], minlength=snapshot.households)
-        known = ~self._per_household(~predicate.known)
-        missing = {name: self._per_household(mask) for name, mask in predicate.missing.items()}
-        return Column(counts.astype(np.float64), known, missing)
+        return reduce(lambda a, b: apply(np.logical_or, a, b), parts) if parts else None
 
     def _sum(self, value_node: Node, predicate_node: Node | None) -> Column:
-        snapshot = self.snapshot
-        size = len(snapshot.parent)
-        value = self.column(value_node, size)
-        if predicate_node is None:
-            chosen, chosen_known = np.ones(size, dtype=bool), np.ones(size, dtype=bool)
-            chosen_missing: dict[str, Mask] = {}
+        members = self.snapshot.members
+        value = self.column(value_node, "member")
+        predicate = None if predicate_node is None else self.column(predicate_node, "member")
+        chosen: Any = np.True_ if predicate is None else predicate.holds()
+        if value.known is not None:
+            chosen = apply(np.logical_and, chosen, value.known)
+        if np.ndim(value.values) and value.values.dtype.kind == "i":
+            weights = apply(np.multiply, value.values, chosen)  # whole numbers: exact
         else:
-            predicate = self.column(predicate_node, size)
-            chosen_known = predicate.known
-            chosen = predicate.known & predicate.values.astype(bool)
-            chosen_missing = predicate.missing
+            weights = select(members.total, [(chosen, value.values)], np.float64)
+        totals = members.sum(weights)
         # `explain` adds members in order and stops at the first one it cannot decide.
-        stops = ~chosen_known | (chosen & ~value.known)
-        weights = np.where(chosen & value.known, value.values, 0.0)
-        # bincount adds in member order, as `explain` does, so float sums agree exactly.
-        totals = np.bincount(snapshot.parent, weights=weights, minlength=snapshot.households)
-        totals = totals.astype(np.float64)  # bincount of no members at all gives integers
-        known = ~self._per_household(stops)
-        at = np.flatnonzero(stops)
-        households, first = np.unique(snapshot.parent[at], return_index=True)
-        stopper = at[first]
-        missing: dict[str, Mask] = {}
-        for name in set(chosen_missing) | set(value.missing):
-            from_predicate = chosen_missing.get(name, np.zeros(size, dtype=bool))
-            from_value = value.missing.get(name, np.zeros(size, dtype=bool))
-            lacking = np.where(~chosen_known, from_predicate, from_value)
-            mask = np.zeros(snapshot.households, dtype=bool)
-            mask[households] = lacking[stopper]
-            missing[name] = mask
-        return Column(totals, known, missing)
+        stops = self.stops(value, predicate)
+        if stops is None or not stops.any():
+            return Column(totals)
+        return Column(totals, apply(np.logical_not, members.any(stops)))
