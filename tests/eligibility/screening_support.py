@@ -142,15 +142,18 @@ def poor_rules(code: str, max_decile: int = 4) -> dict[str, Any]:
     return rules(program=code, parameters={"max_decile": {"2025-01-01": max_decile}})
 
 
-async def catalogue(client: httpx.AsyncClient, tokens: Tokens) -> dict[str, str]:
+async def catalogue(
+    client: httpx.AsyncClient, tokens: Tokens, quota_area: str = "7303"
+) -> dict[str, str]:
     """Three programmes of Bantaeng with rules in force: BAZNAS_MODAL (desil <= 4, quota 2,
-    poorest first), ZAKAT (desil <= 3, excludes PKH) and KUBE (desil <= 5, no quota);
-    PKH has no rules. Returns programme ids by code."""
+    poorest first, for `quota_area`: a screening applies the quota only to a region that
+    holds the programme's whole area), ZAKAT (desil <= 3, excludes PKH) and KUBE
+    (desil <= 5, no quota); PKH has no rules. Returns programme ids by code."""
     assert (
         await client.post(f"{API}/organizations", json=organization(), headers=tokens())
     ).status_code == 201
     bodies = [
-        program(quota=2, ranking=[{"field": "desil", "order": "asc"}]),
+        program(quota=2, ranking=[{"field": "desil", "order": "asc"}], areas=[quota_area]),
         program(code="ZAKAT", quota=None, ranking=[], excludes=["PKH"]),
         program(code="KUBE", quota=None, ranking=[], areas=["730301"]),
         program(code="PKH", areas=[""], quota=None, ranking=[]),

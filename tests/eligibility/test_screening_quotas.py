@@ -15,10 +15,12 @@ from hypothesis import strategies as st
 from selaras_eligibility.screening.outcomes import (
     ELIGIBLE,
     NOT_ELIGIBLE,
+    QUOTA_NOT_APPLIED,
     SELECTED,
     WAITLISTED,
     ProgramSpec,
     apply_quotas,
+    quota_applies,
 )
 from tests.eligibility.rulesets import compiled
 
@@ -108,3 +110,29 @@ def test_no_quota_selects_every_eligible_household() -> None:
     letters = np.array([[ELIGIBLE], [NOT_ELIGIBLE], [ELIGIBLE]], dtype=np.uint8)
     final = apply_quotas(table(households), letters, [program])
     assert bytes(final[:, 0]) == bytes([SELECTED, NOT_ELIGIBLE, SELECTED])
+
+
+def test_a_quota_applies_only_to_a_region_holding_the_whole_area() -> None:
+    assert quota_applies("7303", ["7303"])
+    assert quota_applies("7303", ["7303012004", "7303082005"])
+    assert quota_applies("", [""])
+    assert quota_applies("", ["73", "7310"])
+    assert not quota_applies("7303", [""])  # a national quota, screened in one regency
+    assert not quota_applies("7303012004", ["7303"])
+    assert not quota_applies("7303", ["7303", "7310"])
+
+
+def test_a_quota_not_applicable_here_marks_every_eligible_household() -> None:
+    households = [
+        {"id": str(uuid.uuid4()), "desil": d, "monthly_income": None, "members": 1}
+        for d in (1, 2, 3)
+    ]
+    letters = np.array([[ELIGIBLE] * 2, [NOT_ELIGIBLE] * 2, [ELIGIBLE] * 2], dtype=np.uint8)
+    ranking = (("desil", "asc"),)
+    applied = ProgramSpec(code="A", compiled=RULES, areas=("73",), quota=1, ranking=ranking)
+    partial = ProgramSpec(
+        code="P", compiled=RULES, areas=("",), quota=1, ranking=ranking, quota_applies=False
+    )
+    final = apply_quotas(table(households), letters, [applied, partial])
+    assert bytes(final[:, 0]) == bytes([SELECTED, NOT_ELIGIBLE, WAITLISTED])
+    assert bytes(final[:, 1]) == bytes([QUOTA_NOT_APPLIED, NOT_ELIGIBLE, QUOTA_NOT_APPLIED])

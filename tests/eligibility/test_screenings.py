@@ -96,8 +96,8 @@ def outcome(items: list[dict[str, Any]], program: str) -> dict[str, str]:
 async def test_full_screening_quota_ranking_exclusions_and_paging(
     app: FastAPI, client: httpx.AsyncClient, registry: httpx.AsyncClient, tokens: Tokens
 ) -> None:
-    await catalogue(client, tokens)
     village = fresh_village()
+    await catalogue(client, tokens, quota_area=village)
     ids = {
         "d1": await new_household(
             registry, tokens, village_code=village, desil=1, programs_received=[]
@@ -131,6 +131,7 @@ async def test_full_screening_quota_ranking_exclusions_and_paging(
         "eligible": 4,
         "selected": 2,
         "waitlisted": 2,
+        "quota_not_applied": 0,
         "not_eligible": 2,
         "excluded": 0,
         "unknown": 1,
@@ -175,8 +176,8 @@ async def test_rerun_follows_the_change_feed_and_matches_a_full_run(
     session: AsyncSession,
     tmp_path: Path,
 ) -> None:
-    await catalogue(client, tokens)
     village, other = fresh_village(), fresh_village()
+    await catalogue(client, tokens, quota_area=village)
     region = village[:6]
     ids = [
         await new_household(registry, tokens, village_code=village, desil=d, programs_received=[])
@@ -237,8 +238,8 @@ async def test_reruns_with_few_changes_match_a_full_run_each_time(
     """Re-run after re-run (each changing a household or two, so that the kept state
     grows by a segment each time, until it is merged again), the results are those of a
     full run."""
-    programs = await catalogue(client, tokens)
     village, other = fresh_village(), fresh_village()
+    programs = await catalogue(client, tokens, quota_area=village)
     ids = [
         await new_household(registry, tokens, village_code=village, desil=d, programs_received=[])
         for d in (1, 2, 3, 3, 4, 4, 5, 6, 8, 9)
@@ -342,6 +343,59 @@ async def test_csv_download_with_bom_and_filters(
         headers=headers,
     )
     assert len(filtered.content[3:].decode().strip().splitlines()) == 3
+
+
+async def test_quota_of_a_wider_area_is_not_applied_to_part_of_it(
+    app: FastAPI, client: httpx.AsyncClient, registry: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """BAZNAS_MODAL's quota of 2 is for the whole regency: a screening of one village
+    cannot say which of its households are within it, so none is selected or waitlisted;
+    a screening of the regency applies it."""
+    await catalogue(client, tokens, quota_area="7303")
+    village = fresh_village()
+    ids = [
+        await new_household(registry, tokens, village_code=village, desil=d, programs_received=[])
+        for d in (1, 2, 3, 6)
+    ]
+    headers = tokens(role="manager", jurisdiction="7303")
+    job = await run(
+        app, client, headers, {"region": village, "on": ON, "programs": ["BAZNAS_MODAL"]}
+    )
+    assert job["status"] == "succeeded", job
+    [used] = job["rule_sets"]
+    assert used["quota"] == 2 and used["quota_applied"] is False
+    assert job["counts"]["BAZNAS_MODAL"] == {
+        "eligible": 3,
+        "selected": 0,
+        "waitlisted": 0,
+        "quota_not_applied": 3,
+        "not_eligible": 1,
+        "excluded": 0,
+        "unknown": 0,
+    }
+    modal = outcome(await all_results(client, headers, job["id"]), "BAZNAS_MODAL")
+    assert [modal[i] for i in ids] == ["eligible:quota_not_applied"] * 3 + ["not_eligible"]
+    eligible = await all_results(
+        client, headers, job["id"], program="BAZNAS_MODAL", status="eligible"
+    )
+    assert len(eligible) == 3
+    selected = await all_results(
+        client, headers, job["id"], program="BAZNAS_MODAL", status="selected"
+    )
+    assert selected == []
+    response = await client.get(f"{SCREENINGS}/{job['id']}/results.csv", headers=headers)
+    rows = list(csv.reader(io.StringIO(response.content[3:].decode())))
+    assert sorted(r[2] for r in rows[1:]) == ["eligible_quota_not_applied"] * 3 + ["not_eligible"]
+
+    # The whole regency holds the programme's area: the quota applies.
+    regency = await run(
+        app, client, headers, {"region": "7303", "on": ON, "programs": ["BAZNAS_MODAL"]}
+    )
+    assert regency["status"] == "succeeded", regency
+    assert regency["rule_sets"][0]["quota_applied"] is True
+    counts = regency["counts"]["BAZNAS_MODAL"]
+    assert counts["selected"] == 2 and counts["quota_not_applied"] == 0
+    assert counts["waitlisted"] == counts["eligible"] - 2
 
 
 async def test_region_outside_the_jurisdiction(

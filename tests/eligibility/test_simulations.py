@@ -96,6 +96,41 @@ async def test_draft_gains_losses_villages_and_budget_without_publishing(
     assert await snapshot_of_catalogue(client, tokens, ids["KUBE"]) == before
 
 
+async def test_budget_of_a_quota_wider_than_the_region(
+    app: FastAPI, client: httpx.AsyncClient, registry: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    """BAZNAS_MODAL's quota of 2 is for the regency: tried on one village, its eligible
+    households are not ranked against it, and all of them count in the budget."""
+    ids = await catalogue(client, tokens, quota_area="7303")
+    village = fresh_village()
+    for desil in (1, 2, 3, 7):
+        await new_household(registry, tokens, village_code=village, desil=desil)
+    added = await client.post(
+        f"{API}/programs/{ids['BAZNAS_MODAL']}/rules",
+        json={**poor_rules("BAZNAS_MODAL", 7), "effective_from": "2025-03-01"},
+        headers=tokens(),
+    )
+    assert added.status_code == 201, added.text
+    response = await client.post(
+        SIMULATIONS,
+        json={
+            "program": "BAZNAS_MODAL",
+            "version": added.json()["version"],
+            "region": village,
+            "on": ON,
+        },
+        headers=tokens(role="manager", jurisdiction="7303"),
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["gains"] == 1
+    assert report["gained"][0]["after"] == "eligible_quota_not_applied"
+    budget = report["budget"]
+    assert budget["quota_applied"] is False
+    assert (budget["funded_before"], budget["funded_after"]) == (3, 4)
+    assert budget["yearly_change"] == 2_000_000
+
+
 async def test_inline_document_from_the_last_screening_state(
     app: FastAPI, client: httpx.AsyncClient, registry: httpx.AsyncClient, tokens: Tokens
 ) -> None:

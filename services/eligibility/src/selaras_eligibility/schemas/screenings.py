@@ -47,6 +47,12 @@ class RuleSetUsed(BaseModel):
     content_sha256: str
     effective_from: date
     quota: int | None
+    quota_applied: bool = Field(
+        default=True,
+        description="false when the region covers only part of the programme's area: the"
+        " quota is for the whole area, so eligible households are not ranked against it"
+        " (reason `quota_not_applied`)",
+    )
     ranking: list[dict[str, Any]]
     excludes: list[str]
     areas: list[str]
@@ -89,7 +95,7 @@ class ProgramOutcome(BaseModel):
     """One household's outcome for one programme."""
 
     status: Literal["eligible", "not_eligible", "unknown"]
-    reason: Literal["over_quota", "excluded"] | None = None
+    reason: Literal["over_quota", "quota_not_applied", "excluded"] | None = None
 
 
 class ScreeningResult(BaseModel):
@@ -143,6 +149,10 @@ class BudgetChange(BaseModel):
     amount_rupiah: int | None
     period: str
     payments_per_year: int
+    quota_applied: bool = Field(
+        description="false when the region covers only part of the programme's area: every"
+        " eligible household is counted as funded (an upper bound)"
+    )
     funded_before: int
     funded_after: int
     yearly_before: int

@@ -24,6 +24,9 @@ from selaras_eligibility.rules.nodes import CompiledRuleSet
 #: Letters of a household's outcome for one programme.
 SELECTED = ord("S")  # eligible, and within the quota (or the programme has none)
 WAITLISTED = ord("W")  # eligible, but ranked beyond the quota
+#: eligible, but the quota is not decided here: the screened region covers only part of the
+#: programme's area, and a quota is for the whole area
+QUOTA_NOT_APPLIED = ord("Q")
 ELIGIBLE = ord("E")  # eligible before quotas are applied (never stored)
 NOT_ELIGIBLE = ord("N")  # a criterion is not met
 EXCLUDED = ord("X")  # eligible by the rules, but already receives a programme it excludes
@@ -34,6 +37,7 @@ OUTSIDE = ord("-")  # the household lives outside the programme's area
 OUTCOMES: dict[str, tuple[str, str | None]] = {
     "S": ("eligible", None),
     "W": ("eligible", "over_quota"),
+    "Q": ("eligible", "quota_not_applied"),
     "N": ("not_eligible", None),
     "X": ("not_eligible", "excluded"),
     "U": ("unknown", None),
@@ -41,7 +45,7 @@ OUTCOMES: dict[str, tuple[str, str | None]] = {
 
 #: Letters behind each `status` filter of the results.
 STATUS_LETTERS: dict[str, str] = {
-    "eligible": "SW",
+    "eligible": "SWQ",
     "selected": "S",
     "waitlisted": "W",
     "not_eligible": "NX",
@@ -49,7 +53,18 @@ STATUS_LETTERS: dict[str, str] = {
     "unknown": "U",
 }
 
+#: The letters of an eligible household, whatever the quota made of it.
+ELIGIBLE_LETTERS = (SELECTED, WAITLISTED, QUOTA_NOT_APPLIED)
+
 Letters = npt.NDArray[np.uint8]
+
+
+def quota_applies(region: str, areas: Sequence[str]) -> bool:
+    """Whether a screening of `region` sees the whole of a programme's area, so that the
+    programme's quota can be applied in it: every area prefix lies within the region.
+    Screening a regency against a national quota would hand the whole country's places
+    to the regency's poorest."""
+    return all(area.startswith(region) for area in areas)
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,8 @@ class ProgramSpec:
     areas: tuple[str, ...]
     excludes: tuple[str, ...] = ()
     quota: int | None = None
+    #: False when the screened region covers only part of the area (see `quota_applies`).
+    quota_applies: bool = True
     #: (field, "asc" | "desc") keys; ties are broken by household id.
     ranking: tuple[tuple[str, str], ...] = ()
     benefit: dict[str, Any] = field(default_factory=dict)
@@ -113,11 +130,15 @@ def _covered(villages: pa.ChunkedArray, areas: Sequence[str]) -> npt.NDArray[np.
 
 
 def apply_quotas(table: pa.Table, letters: Letters, programs: Sequence[ProgramSpec]) -> Letters:
-    """Final letters: eligible households become S, or W when ranked beyond the quota."""
+    """Final letters: eligible households become S, or W when ranked beyond the quota, or
+    Q when the quota cannot be applied to the screened region."""
     final = letters.copy()
     for index, program in enumerate(programs):
         eligible = np.flatnonzero(letters[:, index] == ELIGIBLE)
         column = final[:, index]
+        if program.quota is not None and not program.quota_applies:
+            column[eligible] = QUOTA_NOT_APPLIED
+            continue
         if program.quota is None or len(eligible) <= program.quota:
             column[eligible] = SELECTED
             continue
@@ -172,11 +193,12 @@ def counts(letters: Letters, programs: Sequence[ProgramSpec]) -> dict[str, dict[
     found: dict[str, dict[str, int]] = {}
     for index, program in enumerate(programs):
         tally = np.bincount(letters[:, index], minlength=256)
-        by_letter = {chr(code): int(tally[code]) for code in (SELECTED, WAITLISTED, *_OTHERS)}
+        by_letter = {chr(code): int(tally[code]) for code in (*ELIGIBLE_LETTERS, *_OTHERS)}
         found[program.code] = {
-            "eligible": by_letter["S"] + by_letter["W"],
+            "eligible": by_letter["S"] + by_letter["W"] + by_letter["Q"],
             "selected": by_letter["S"],
             "waitlisted": by_letter["W"],
+            "quota_not_applied": by_letter["Q"],
             "not_eligible": by_letter["N"] + by_letter["X"],
             "excluded": by_letter["X"],
             "unknown": by_letter["U"],

@@ -25,7 +25,7 @@ from selaras_eligibility.schemas.screenings import (
     ScreeningRead,
     ScreeningResult,
 )
-from selaras_eligibility.screening.outcomes import OUTCOMES, STATUS_LETTERS
+from selaras_eligibility.screening.outcomes import OUTCOMES, STATUS_LETTERS, quota_applies
 from selaras_eligibility.service.explain import today_wita
 from selaras_shared.auth import Permission, Principal, Role
 from selaras_shared.db import utcnow
@@ -42,6 +42,7 @@ CSV_BATCH = 5000
 CSV_LABELS = {
     "S": "eligible",
     "W": "waitlisted",
+    "Q": "eligible_quota_not_applied",
     "N": "not_eligible",
     "X": "excluded",
     "U": "unknown",
@@ -162,6 +163,7 @@ class ScreeningService:
                     "areas": areas[p.id],
                     "excludes": list(p.excludes),
                     "quota": p.quota,
+                    "quota_applied": quota_applies(body.region, areas[p.id]),
                     "ranking": list(p.ranking),
                     "benefit": p.benefit,
                 }

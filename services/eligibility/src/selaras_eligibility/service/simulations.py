@@ -30,7 +30,13 @@ from selaras_eligibility.schemas.screenings import (
     VillageChange,
 )
 from selaras_eligibility.screening import outcomes, state
-from selaras_eligibility.screening.outcomes import SELECTED, WAITLISTED, ProgramSpec
+from selaras_eligibility.screening.outcomes import (
+    ELIGIBLE_LETTERS,
+    QUOTA_NOT_APPLIED,
+    SELECTED,
+    ProgramSpec,
+    quota_applies,
+)
 from selaras_eligibility.service.explain import compiled_rule_set, today_wita
 from selaras_shared.auth import Permission, Principal
 from selaras_shared.errors import FieldIssue, InvalidInput
@@ -42,6 +48,7 @@ PAYMENTS_PER_YEAR = {"once": 1, "monthly": 12, "quarterly": 4, "yearly": 1}
 WORDS = {
     "S": "eligible",
     "W": "eligible_over_quota",
+    "Q": "eligible_quota_not_applied",
     "N": "not_eligible",
     "X": "excluded",
     "U": "unknown",
@@ -94,6 +101,7 @@ class SimulationService:
             )
         current = (await self.catalogue.rule_sets_in_force([program.id], on)).get(program.id)
         areas = (await self.catalogue.areas([program.id]))[program.id]
+        applies = quota_applies(body.region, areas)
         table, data = await self._households(body, authorization)
 
         def spec(compiled: CompiledRuleSet) -> ProgramSpec:
@@ -103,6 +111,7 @@ class SimulationService:
                 areas=tuple(areas),
                 excludes=tuple(program.excludes),
                 quota=program.quota,
+                quota_applies=applies,
                 ranking=tuple((k["field"], k["order"]) for k in program.ranking),
             )
 
@@ -111,7 +120,17 @@ class SimulationService:
         final = outcomes.apply_quotas(table, base, specs)
         after = final[:, 0]
         before = final[:, 1] if current else np.full(table.num_rows, ord("N"), np.uint8)
-        return self._report(body, program, on, table, before, after, current, draft_ref, data)
+        return self._report(
+            body,
+            program,
+            on,
+            table,
+            (before, after),
+            current,
+            draft_ref,
+            data,
+            quota_applied=program.quota is None or applies,
+        )
 
     async def _draft(
         self, body: SimulationCreate, program: Program
@@ -191,14 +210,17 @@ class SimulationService:
         program: Program,
         on: date,
         table: pa.Table,
-        before: outcomes.Letters,
-        after: outcomes.Letters,
+        letters: tuple[outcomes.Letters, outcomes.Letters],
         current: RuleSet | None,
         draft_ref: dict[str, Any],
         data: dict[str, Any],
+        *,
+        quota_applied: bool,
     ) -> SimulationRead:
-        eligible_before = (before == SELECTED) | (before == WAITLISTED)
-        eligible_after = (after == SELECTED) | (after == WAITLISTED)
+        """The report of a draft's letters (`after`) against those in force (`before`)."""
+        before, after = letters
+        eligible_before = np.isin(before, ELIGIBLE_LETTERS)
+        eligible_after = np.isin(after, ELIGIBLE_LETTERS)
         gained = np.flatnonzero(~eligible_before & eligible_after)
         lost = np.flatnonzero(eligible_before & ~eligible_after)
         ids = np.array(table.column("id").to_pylist(), dtype=object)
@@ -231,8 +253,9 @@ class SimulationService:
         period = str(program.benefit.get("period", "once"))
         amount = program.benefit.get("amount_rupiah")
         per_year = PAYMENTS_PER_YEAR.get(period, 1)
-        funded_before = int((before == SELECTED).sum())
-        funded_after = int((after == SELECTED).sum())
+        # Where the quota cannot be applied to the region, every eligible household counts.
+        funded_before = int(np.isin(before, (SELECTED, QUOTA_NOT_APPLIED)).sum())
+        funded_after = int(np.isin(after, (SELECTED, QUOTA_NOT_APPLIED)).sum())
         yearly_before = (amount or 0) * per_year * funded_before
         yearly_after = (amount or 0) * per_year * funded_after
         return SimulationRead(
@@ -254,6 +277,7 @@ class SimulationService:
                 amount_rupiah=amount,
                 period=period,
                 payments_per_year=per_year,
+                quota_applied=quota_applied,
                 funded_before=funded_before,
                 funded_after=funded_after,
                 yearly_before=yearly_before,
