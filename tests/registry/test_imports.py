@@ -268,6 +268,9 @@ async def test_all_or_nothing_writes_everything_as_the_api_would(
     created = await importer.client.post("/api/v1/households", json=twin, headers=tokens())
     assert created.status_code == 201, created.text
     assert _comparable(imported) == _comparable(created.json())
+    # A read by id serves the version the import wrote: the same as the rows (the search).
+    read = await importer.client.get(f"/api/v1/households/{imported['id']}", headers=tokens())
+    assert read.json() == imported
     history = await importer.client.get(
         f"/api/v1/households/{imported['id']}/history", headers=tokens()
     )

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
+from typing import Any
 
 import httpx
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from selaras_registry.documents import household_document
+from selaras_registry.repository import HouseholdRepository
 
 from .conftest import Tokens
 from .factories import create, household, member
@@ -180,3 +187,59 @@ async def test_list_members(client: httpx.AsyncClient, tokens: Tokens) -> None:
     response = await client.get(f"/api/v1/households/{created['id']}/members", headers=tokens())
     assert response.status_code == 200
     assert [m["id"] for m in response.json()] == [m["id"] for m in created["members"]]
+
+
+async def test_read_serves_the_rows_after_every_kind_of_write(
+    client: httpx.AsyncClient, tokens: Tokens, session: AsyncSession
+) -> None:
+    """GET serves the document the current version stored; after each kind of write it is
+    the document built from the household and member rows themselves."""
+    source = await create(client, tokens())
+    target = await create(
+        client, tokens(), members=[member("Hasanuddin", "male", date(1960, 7, 7))]
+    )
+
+    async def write(
+        path: str, body: dict[str, Any], method: str = "POST", role: str = "front_office"
+    ) -> None:
+        household_id = path.split("/")[4]
+        etag = (await client.get(f"/api/v1/households/{household_id}", headers=tokens())).headers[
+            "etag"
+        ]
+        response = await client.request(
+            method, path, json=body, headers={**tokens(role=role), "If-Match": etag}
+        )
+        assert response.status_code in (200, 201), response.text
+
+    async def check(household_id: str) -> None:
+        served = await client.get(f"/api/v1/households/{household_id}", headers=tokens())
+        assert served.status_code == 200, served.text
+        repository = HouseholdRepository(session)
+        key = uuid.UUID(household_id)
+        row = await repository.get(key)
+        assert row is not None
+        members = (await repository.active_members([key]))[key]
+        built = household_document(row, members)
+        assert served.json() == {**orjson.loads(orjson.dumps(built)), "masked": False}
+        assert served.headers["etag"] == f'"{row.version}"'
+
+    base = f"/api/v1/households/{source['id']}"
+    await write(base, {"desil": 2, "address": "Jl. Poros Bantaeng No. 7"}, "PATCH")
+    await check(source["id"])
+    await write(f"{base}/members", member("Aisyah", "female", date(2025, 3, 14), "anak"))
+    await check(source["id"])
+    child = source["members"][1]
+    await write(f"{base}/members/{child['id']}", {"education": "sma"}, "PATCH")
+    await check(source["id"])
+    await write(
+        f"{base}/members/{source['members'][2]['id']}/move",
+        {"target_household_id": target["id"], "relationship": "cucu"},
+    )
+    await check(source["id"])
+    await check(target["id"])
+    await write(f"{base}/members/{child['id']}/removal", {"reason": "moved"})
+    await check(source["id"])
+    await write(
+        f"/api/v1/households/{target['id']}/deactivation", {"reason": "moved"}, role="manager"
+    )
+    await check(target["id"])

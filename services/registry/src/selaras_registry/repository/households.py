@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -50,29 +61,6 @@ class HouseholdRepository:
     async def get(self, household_id: uuid.UUID) -> Household | None:
         """The household row, fresh from the database."""
         return await self.session.get(Household, household_id, populate_existing=True)
-
-    async def with_members(self, household_id: uuid.UUID) -> tuple[Household | None, list[Member]]:
-        """The household and its active members in family-card order, in one query."""
-        rows = await self.session.execute(
-            select(Household, Member)
-            .outerjoin(
-                Member,
-                and_(
-                    col(Member.household_id) == col(Household.id),
-                    col(Member.status) == "active",
-                ),
-            )
-            .where(col(Household.id) == household_id)
-            .order_by(col(Member.position))
-            .execution_options(populate_existing=True)
-        )
-        household: Household | None = None
-        members: list[Member] = []
-        for found, member in rows:
-            household = found
-            if member is not None:
-                members.append(member)
-        return household, members
 
     async def claim(
         self, household_id: uuid.UUID, region: str, expected_version: int | None
@@ -215,11 +203,42 @@ def _tags(criteria: HouseholdFilter) -> list[str]:
     return tags
 
 
+#: A household's village and the document of its current version, by id. Built once and
+#: run on the session's connection (Core, no ORM objects): the read of one household is the
+#: registry's hottest query.
+_CURRENT = (
+    select(col(Household.village_code), col(HouseholdVersion.document))
+    .join(
+        HouseholdVersion,
+        and_(
+            col(HouseholdVersion.household_id) == col(Household.id),
+            col(HouseholdVersion.version) == col(Household.version),
+        ),
+    )
+    .where(col(Household.id) == bindparam("household_id"))
+)
+
+
+@dataclass(frozen=True)
+class CurrentDocument:
+    """Where a household lives now, and its document (see `VersionRepository.current`)."""
+
+    village_code: str
+    document: dict[str, Any]
+
+
 class VersionRepository:
     """Queries on household versions (history)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def current(self, household_id: uuid.UUID) -> CurrentDocument | None:
+        """The household as it is now: the document its current version stored (every
+        write records one, built from the rows it wrote)."""
+        connection = await self.session.connection()
+        row = (await connection.execute(_CURRENT, {"household_id": household_id})).first()
+        return CurrentDocument(row.village_code, row.document) if row is not None else None
 
     async def document_at_version(
         self, household_id: uuid.UUID, version: int
@@ -264,6 +283,10 @@ class VersionRepository:
         self.session.add(version)
 
 
+#: The access log's INSERT, on the table itself rather than the ORM class.
+_ACCESS_LOG_INSERT = insert(AccessLog.metadata.tables[str(AccessLog.__tablename__)])
+
+
 class AccessLogRepository:
     """Appends to the access log; there is no update or delete."""
 
@@ -273,7 +296,9 @@ class AccessLogRepository:
     async def append(self, entries: list[dict[str, Any]]) -> None:
         """Write access-log rows."""
         if entries:
-            await self.session.execute(insert(AccessLog), entries)
+            # Core on the session's connection: no ORM bulk-insert machinery per read.
+            connection = await self.session.connection()
+            await connection.execute(_ACCESS_LOG_INSERT, entries)
 
     async def for_household(self, household_id: uuid.UUID) -> list[AccessLog]:
         """Access-log rows of one household, oldest first."""

@@ -123,16 +123,17 @@ class RegistryService:
     async def get(self, household_id: uuid.UUID, as_of: datetime | None = None) -> Served:
         """One household, now or as it was at `as_of`."""
         if as_of is None:
-            found, members = await self.households.with_members(household_id)
-            household = self._check_visible(household_id, found)
-            document = household_document(household, members)
+            current = await self.versions.current(household_id)
+            if current is None or not self.caller.principal.covers(current.village_code):
+                raise errors.household_not_found(household_id)
+            document = current.document
         else:
             household = await self._visible(household_id)
             stored = await self.versions.document_as_of(household.id, as_of)
             if stored is None:
                 raise errors.household_not_found(household_id)
             document = stored
-        await self._log_reads([household.id], "read" if as_of is None else "read_as_of")
+        await self._log_reads([household_id], "read" if as_of is None else "read_as_of")
         return Served(self._present(document), etag_for(int(document["version"])))
 
     async def search(
