@@ -185,19 +185,22 @@ class Snapshot:
         if spec.name == "age":
             return self._age()
         name = spec.name.replace(".", "_")
-        chunks = self._chunks(spec.scope, name, _ARROW_TYPES[spec.type])
         known = self.known(spec.scope, name) if spec.null_is_missing else None
         if spec.type == ValueType.codes:
             strings, rows = self._items(spec.scope, name)
             ids = joined([self._code_ids(part) for part in strings], np.int32)
             return CodeLists(ids, rows, known)
         if spec.type == ValueType.number:
-            parts = [pc.fill_null(chunk, 0.0).to_numpy(zero_copy_only=False) for chunk in chunks]
-            values = joined(parts, np.float64)
-        elif spec.type == ValueType.boolean:
-            values = joined([_flags(chunk, not spec.null_is_missing) for chunk in chunks], bool)
+            # As stored (integers are made float64 while joined), not cast by Arrow first.
+            values = joined(
+                [_numbers(chunk) for chunk in self._chunks(spec.scope, name)], np.float64
+            )
         else:
-            values = joined([self._code_ids(chunk) for chunk in chunks], np.int32)
+            chunks = self._chunks(spec.scope, name, _ARROW_TYPES[spec.type])
+            if spec.type == ValueType.boolean:
+                values = joined([_flags(chunk, not spec.null_is_missing) for chunk in chunks], bool)
+            else:
+                values = joined([self._code_ids(chunk) for chunk in chunks], np.int32)
         return Column(self.at_level(spec.scope, values), known)
 
     def _code_ids(self, strings: pa.Array) -> Array:
@@ -345,6 +348,27 @@ def _flags(array: pa.Array, exact: bool = True) -> Mask:
     values = bits(array.buffers()[1], array.offset, len(array))
     if array.null_count and exact:  # cheaper than Arrow's `fill_null`
         values = apply(np.logical_and, values, _valid(array))
+    return values
+
+
+def _numbers(array: pa.Array) -> Array:
+    """A number array's values, 0 where null: integers and floats as they are stored,
+    anything else cast to float64."""
+    kind = array.type
+    stored = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if not stored or array.null_count == len(array):
+        as_float = array.cast(pa.float64(), safe=False)
+        found: Array = pc.fill_null(as_float, 0.0).to_numpy(zero_copy_only=False)
+        return found
+    values: Array = np.frombuffer(
+        array.buffers()[1],
+        kind.to_pandas_dtype(),
+        count=len(array),
+        offset=array.offset * kind.byte_width,
+    )
+    valid = _valid(array)
+    if valid is not None:
+        values = np.where(valid, values, values.dtype.type(0))
     return values
 
 
