@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 Array = npt.NDArray[Any]
 Mask = npt.NDArray[np.bool_]
@@ -115,8 +116,27 @@ def apply(ufunc: np.ufunc, *args: Any) -> Any:
 
 
 def take(values: Array, indices: Array) -> Array:
-    """`values[indices]`."""
+    """`values[indices]` (read-only when the indices are int32)."""
+    if indices.dtype == np.int32:
+        return gather(values, arrow(indices), checked=True)
     return np.take(values, indices, out=empty(len(indices), values.dtype))
+
+
+def gather(values: Array, indices: pa.Array, checked: bool = False) -> Array:
+    """`values[indices]` for int32 `indices`, in range unless `checked` (read-only). Arrow's
+    take reads int32 indices as they are, where numpy first widens them to intp: the
+    members' slot layout gathers every member field of a slice."""
+    taken = pc.take(arrow(values), indices, boundscheck=checked)
+    found: Array = taken.to_numpy(zero_copy_only=True).view(values.dtype)
+    return found
+
+
+def arrow(values: Array) -> pa.Array:
+    """A numpy array of numbers or flags (as bytes) as an Arrow array, without a copy."""
+    raw = values.view(np.uint8) if values.dtype == np.bool_ else values
+    return pa.Array.from_buffers(
+        pa.from_numpy_dtype(raw.dtype), len(raw), [None, pa.py_buffer(raw)]
+    )
 
 
 def select(size: int, choices: list[tuple[Any, Any]], dtype: Any) -> Array:

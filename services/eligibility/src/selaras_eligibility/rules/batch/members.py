@@ -16,7 +16,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from selaras_eligibility.rules.batch.arrays import apply, empty, full, joined, take, zeros
+from selaras_eligibility.rules.batch.arrays import (
+    apply,
+    arrow,
+    empty,
+    full,
+    gather,
+    joined,
+    take,
+    zeros,
+)
 from selaras_eligibility.rules.batch.values import Array, Mask
 
 
@@ -34,9 +43,11 @@ class Members:
         self.counts = [int(c) for c in np.bincount(ordered, minlength=1)[::-1].cumsum()[::-1][1:]]
         self.starts = [0, *np.cumsum(self.counts).tolist()]
         self.total = self.starts[-1]
+        # Positions as int32 where they fit, so that `gather` can take Arrow indices of them.
+        index = np.dtype(np.int32 if max(households, self.total) < 2**31 else np.intp)
         self.rank: Array | None = None
         if not np.array_equal(self.order, np.arange(households)):
-            self.rank = empty(households, np.intp)
+            self.rank = empty(households, index)
             self.rank[self.order] = np.arange(households)
         first = zeros(households, np.int64)
         np.cumsum(sizes[:-1], out=first[1:])
@@ -44,9 +55,12 @@ class Members:
         #: Position in the members' own order (household by household) of each slot entry.
         self.source: Array = joined(
             [first[:0], *(apply(np.add, first[:count], k) for k, count in enumerate(self.counts))],
-            np.intp,
+            index,
         )
         self._slot_of: Array | None = None
+        #: `source` and `rank` as Arrow indices, for `gather` (None: not int32).
+        self._source = arrow(self.source) if index == np.int32 else None
+        self._rank = None if self.rank is None or index != np.int32 else arrow(self.rank)
 
     def slots(self) -> list[tuple[int, slice]]:
         """Each slot's households (a prefix of the ordered households) and members."""
@@ -62,7 +76,9 @@ class Members:
 
     def arrange(self, values: Array) -> Array:
         """Members' values given household by household, in slot order."""
-        return take(values, self.source)
+        if self._source is None:
+            return take(values, self.source)
+        return gather(values, self._source)
 
     def slot_of(self, positions: Array) -> Array:
         """Slot positions of members given by their position household by household."""
@@ -76,7 +92,9 @@ class Members:
         for count, members in self.slots():
             head = out[:count]
             combine(head, values[members], out=head)
-        return out if self.rank is None else take(out, self.rank)
+        if self.rank is None:
+            return out
+        return take(out, self.rank) if self._rank is None else gather(out, self._rank)
 
     def any(self, mask: Any) -> Mask:
         """Households with at least one member where `mask` holds."""

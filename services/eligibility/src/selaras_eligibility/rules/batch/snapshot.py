@@ -103,7 +103,7 @@ class Snapshot:
         self.fields: dict[tuple[str, str], Column | CodeLists] = {}
         self._known: dict[tuple[str, str], Mask | None] = {}
         self._matched: dict[Hashable, Any] = {}
-        self._lists: dict[Hashable, tuple[pa.Array, Array]] = {}
+        self._lists: dict[Hashable, tuple[list[pa.Array], Array]] = {}
         self._chunk_lists: dict[Hashable, list[pa.Array]] = {}
         #: Node columns by what they compute (`Run.key`) and level, shared by the rule sets.
         self.columns: dict[Hashable, Column] = {}
@@ -185,18 +185,22 @@ class Snapshot:
         if spec.name == "age":
             return self._age()
         name = spec.name.replace(".", "_")
-        chunks = self._chunks(spec.scope, name, _ARROW_TYPES[spec.type])
         known = self.known(spec.scope, name) if spec.null_is_missing else None
         if spec.type == ValueType.codes:
             strings, rows = self._items(spec.scope, name)
-            return CodeLists(self._code_ids(strings), rows, known)
+            ids = joined([self._code_ids(part) for part in strings], np.int32)
+            return CodeLists(ids, rows, known)
         if spec.type == ValueType.number:
-            parts = [pc.fill_null(chunk, 0.0).to_numpy(zero_copy_only=False) for chunk in chunks]
-            values = joined(parts, np.float64)
-        elif spec.type == ValueType.boolean:
-            values = joined([_flags(chunk, not spec.null_is_missing) for chunk in chunks], bool)
+            # As stored (integers are made float64 while joined), not cast by Arrow first.
+            values = joined(
+                [_numbers(chunk) for chunk in self._chunks(spec.scope, name)], np.float64
+            )
         else:
-            values = joined([self._code_ids(chunk) for chunk in chunks], np.int32)
+            chunks = self._chunks(spec.scope, name, _ARROW_TYPES[spec.type])
+            if spec.type == ValueType.boolean:
+                values = joined([_flags(chunk, not spec.null_is_missing) for chunk in chunks], bool)
+            else:
+                values = joined([self._code_ids(chunk) for chunk in chunks], np.int32)
         return Column(self.at_level(spec.scope, values), known)
 
     def _code_ids(self, strings: pa.Array) -> Array:
@@ -256,19 +260,20 @@ class Snapshot:
             strings, rows = self._items(spec.scope, name)
             size = self.households if spec.scope == "household" else self.members.total
             holds = zeros(size, bool)
-            holds[rows[_flags(pc.equal(strings, item))]] = True
+            equal = joined([_flags(pc.equal(part, item)) for part in strings], bool)
+            holds[rows[equal]] = True
             values = self.at_level(spec.scope, holds)
             found = self._matched[key] = Column(values, self.known(spec.scope, name))
         return found
 
-    def _items(self, scope: str, name: str) -> tuple[pa.Array, Array]:
-        """The codes in a list-of-codes field, one after the other, and the row (members
-        household by household) each is in."""
+    def _items(self, scope: str, name: str) -> tuple[list[pa.Array], Array]:
+        """The codes in a list-of-codes field, one after the other (chunk by chunk: they
+        are not copied together), and the row (members household by household) each is in."""
         key = (scope, name)
         found = self._lists.get(key)
         if found is None:
             chunks = self._chunks(scope, name, _ARROW_TYPES[ValueType.codes])
-            strings = pa.concat_arrays([pc.list_flatten(chunk) for chunk in chunks])
+            strings = [pc.list_flatten(chunk) for chunk in chunks]
             rows, base = [], 0
             for chunk in chunks:
                 rows.append(apply(np.add, pc.list_parent_indices(chunk).to_numpy(), base))
@@ -340,9 +345,31 @@ def _flags(array: pa.Array, exact: bool = True) -> Mask:
     """A boolean array's values, null as false (not `exact`: anything where null)."""
     if array.null_count == len(array):
         return zeros(len(array), bool)
-    if array.null_count and exact:
-        array = pc.fill_null(array, False)
-    return bits(array.buffers()[1], array.offset, len(array))
+    values = bits(array.buffers()[1], array.offset, len(array))
+    if array.null_count and exact:  # cheaper than Arrow's `fill_null`
+        values = apply(np.logical_and, values, _valid(array))
+    return values
+
+
+def _numbers(array: pa.Array) -> Array:
+    """A number array's values, 0 where null: integers and floats as they are stored,
+    anything else cast to float64."""
+    kind = array.type
+    stored = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    if not stored or array.null_count == len(array):
+        as_float = array.cast(pa.float64(), safe=False)
+        found: Array = pc.fill_null(as_float, 0.0).to_numpy(zero_copy_only=False)
+        return found
+    values: Array = np.frombuffer(
+        array.buffers()[1],
+        kind.to_pandas_dtype(),
+        count=len(array),
+        offset=array.offset * kind.byte_width,
+    )
+    valid = _valid(array)
+    if valid is not None:
+        values = np.where(valid, values, values.dtype.type(0))
+    return values
 
 
 def _ages(days: Array, on: date) -> Array:
