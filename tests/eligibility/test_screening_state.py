@@ -168,3 +168,22 @@ def test_an_unreadable_state_is_none(tmp_path: Path) -> None:
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
     assert state.load(path, WIDTH) is None
+
+
+def test_households_served_again_at_the_version_held_are_no_news() -> None:
+    previous = initial(4)
+    # 1 is served again as held; 2 changed (version 2); 3 is gone; 9 is new; 8 is gone
+    # but was never held.
+    again, changed, new = household(1), {**household(2), "version": 2}, household(9)
+    served = pa.Table.from_pylist([again, changed, new], SNAPSHOT_SCHEMA)
+    listed = pa.array(
+        [again["id"], changed["id"], household(3)["id"], new["id"], household(8)["id"]]
+    )
+    news, fresh = previous.news(listed, served)
+    assert news.to_pylist() == [changed["id"], household(3)["id"], new["id"]]
+    assert ids(fresh) == [changed["id"], new["id"]]
+    # Once applied, the same change set again is no news at all.
+    table, current, _ = previous.apply(news, state.rule_inputs(fresh))
+    applied = state.State(table, current, letters(*(["EN"] * 6)), letters(*(["SN"] * 6)))
+    news, fresh = applied.news(listed, served)
+    assert news.to_pylist() == [] and fresh.num_rows == 0

@@ -311,16 +311,19 @@ class ScreeningRunner:
         changes = await self.registry.changes_since(
             job.region, str(previous.meta["cursor"]), authorization=authorization
         )
+        changed, households = await asyncio.to_thread(
+            previous.news, changes.changed, changes.households
+        )
         timings["changes_seconds"] = round(time.monotonic() - clock, 3)
-        await self._phase(job.id, "evaluating", households_changed=len(changes.changed))
+        await self._phase(job.id, "evaluating", households_changed=len(changed))
         clock = time.monotonic()
         same_rules = previous.meta.get("on") == job.on.isoformat() and previous.meta.get(
             "hashes"
         ) == [s.compiled.content_hash for s in specs]
 
         def work() -> _Evaluated:
-            fresh = state.rule_inputs(changes.households)
-            table, current, replaced = previous.apply(changes.changed, fresh)
+            fresh = state.rule_inputs(households)
+            table, current, replaced = previous.apply(changed, fresh)
             if same_rules:
                 base = np.concatenate([previous.base, outcomes.evaluate(fresh, specs, job.on)])
             else:
@@ -336,7 +339,7 @@ class ScreeningRunner:
                 state=updated,
                 cursor=changes.cursor,
                 mode="changes",
-                changed=len(changes.changed),
+                changed=len(changed),
                 close=sorted(close),
                 open_rows=open_rows,
                 close_all=False,

@@ -130,6 +130,28 @@ class State:
             return self.table
         return self.table.filter(pa.array(self.current))
 
+    def news(self, changed: pa.Array, fresh: pa.Table) -> tuple[pa.Array, pa.Table]:
+        """What of a change set (`changed` ids; `fresh`, those of them still in the region)
+        is news to this state. A household served again at the version the state holds is
+        not: the registry's snapshot cursor can lag behind what its snapshot held (a change
+        committed while an older transaction was open is served again after the cursor),
+        and versions never change once written. Nor is one gone that the state does not
+        hold."""
+        count = len(changed)
+        if count == 0:
+            return changed, fresh
+        held = np.full(count, -1, dtype=np.int64)
+        position = _positions(self.table.column("id"), changed)
+        rows = np.flatnonzero(self.current & (position >= 0))
+        held[position[rows]] = _take(self.table.column("version"), rows).to_numpy()
+        served = np.full(count, -2, dtype=np.int64)
+        fresh_position = _positions(fresh.column("id"), changed)
+        served[fresh_position] = fresh.column("version").to_numpy()
+        news = (held != served) & ~((held == -1) & (served == -2))
+        if news.all():
+            return changed, fresh
+        return changed.filter(pa.array(news)), fresh.filter(pa.array(news[fresh_position]))
+
     def apply(self, changed: pa.Array, fresh: pa.Table) -> tuple[pa.Table, Flags, Rows]:
         """The rows once the households in `changed` (ids) are replaced by `fresh` (those
         of them still in the region, appended after every existing row), which rows are
@@ -173,6 +195,14 @@ class State:
         left = ~_flags(pc.is_in(replaced_ids, value_set=new_ids))
         ended = np.concatenate([moved, replaced[left], before[~same]])
         return _take(ids, ended).to_pylist(), np.concatenate([moved, new[stored]])
+
+
+def _positions(ids: pa.ChunkedArray | pa.Array, value_set: pa.Array) -> Rows:
+    """For each of `ids`, its index in `value_set`, or -1."""
+    return np.asarray(
+        pc.index_in(ids, value_set=value_set).fill_null(-1).to_numpy(zero_copy_only=False),
+        dtype=np.int64,
+    )
 
 
 def _take(column: pa.ChunkedArray, rows: Rows) -> pa.ChunkedArray:
