@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.csv as pa_csv  # type: ignore[import-untyped, unused-ignore]
 from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -194,6 +195,14 @@ class ScreeningRepository:
         """Open rows valid from screening `seq` (COPY on PostgreSQL)."""
         if len(household_ids) == 0:
             return
+        # In key order: the primary key's index is then appended to rather than written at
+        # random places (a million rows COPY in about half the time).
+        order = pc.sort_indices(household_ids)
+        household_ids, villages, outcomes = (
+            household_ids.take(order),
+            villages.take(order),
+            outcomes.take(order),
+        )
         if self.postgres:
             size = len(household_ids)
             table = pa.table(
