@@ -15,7 +15,7 @@ import httpx
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from selaras_eligibility.cli import MIGRATIONS
@@ -644,5 +644,46 @@ async def test_migration_0002_goes_down_to_0001_and_up_again(databases: Any) -> 
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert {"screening", "screening_series", "screening_row"} <= tables
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_0003_drops_the_series_key_of_rows_and_0002_brings_it_back(
+    databases: Any,
+) -> None:
+    url = await databases.new("eligibility_0003")
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option("sqlalchemy.url", url)
+    engine = make_engine(url)
+
+    async def row_keys() -> list[Any]:
+        # A fresh connection: SQLite's pooled ones keep the schema they first read.
+        await engine.dispose()
+        async with engine.connect() as connection:
+            return await connection.run_sync(lambda c: inspect(c).get_foreign_keys("screening_row"))
+
+    try:
+        await asyncio.to_thread(command.upgrade, config, "head")
+        assert await row_keys() == []
+        async with engine.begin() as connection:
+            # A row whose series is gone (possible without the key) goes on the way down.
+            await connection.execute(
+                insert(ScreeningRow).values(
+                    series_id=uuid.uuid4(),
+                    household_id=uuid.uuid4(),
+                    valid_from=1,
+                    village_code="7303012001",
+                    outcomes="S",
+                )
+            )
+        await asyncio.to_thread(command.downgrade, config, "0002")
+        [key] = await row_keys()
+        assert key["referred_table"] == "screening_series"
+        assert key["constrained_columns"] == ["series_id"]
+        async with engine.connect() as connection:
+            assert (await connection.scalar(text("SELECT count(*) FROM screening_row"))) == 0
+        await asyncio.to_thread(command.upgrade, config, "head")
+        assert await row_keys() == []
     finally:
         await engine.dispose()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     UniqueConstraint,
+    Uuid,
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -183,9 +184,10 @@ class ScreeningRow(EligibilityModel, table=True):
     __tablename__ = "screening_row"
     __table_args__ = (PrimaryKeyConstraint("series_id", "household_id", "valid_from"),)
 
-    series_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("screening_series.id", ondelete="CASCADE"), nullable=False)
-    )
+    # No foreign key to the series (migration 0003): a full run writes a row per household,
+    # and rows are written only for the series whose `last_seq` the same transaction
+    # advanced (which locks it).
+    series_id: uuid.UUID = Field(sa_column=Column(Uuid(), nullable=False))
     household_id: uuid.UUID
     valid_from: int = Field(sa_column=Column(Integer, nullable=False))
     valid_to: int | None = None
