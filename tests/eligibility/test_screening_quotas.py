@@ -12,6 +12,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from selaras_eligibility.schemas.screenings import RuleSetUsed
 from selaras_eligibility.screening.outcomes import (
     ELIGIBLE,
     NOT_ELIGIBLE,
@@ -136,3 +137,19 @@ def test_a_quota_not_applicable_here_marks_every_eligible_household() -> None:
     final = apply_quotas(table(households), letters, [applied, partial])
     assert bytes(final[:, 0]) == bytes([SELECTED, NOT_ELIGIBLE, WAITLISTED])
     assert bytes(final[:, 1]) == bytes([QUOTA_NOT_APPLIED, NOT_ELIGIBLE, QUOTA_NOT_APPLIED])
+
+
+def test_a_job_recorded_before_the_flag_applied_its_quota() -> None:
+    entry = {
+        "program": "P",
+        "version": 1,
+        "content_sha256": "0" * 64,
+        "effective_from": "2025-01-01",
+        "quota": 3,
+        "ranking": [],
+        "excludes": [],
+        "areas": [""],
+    }
+    assert RuleSetUsed.model_validate(entry).quota_applied is True
+    assert RuleSetUsed.model_validate({**entry, "quota": None}).quota_applied is None
+    assert RuleSetUsed.model_validate({**entry, "quota_applied": False}).quota_applied is False

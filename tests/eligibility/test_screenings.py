@@ -123,6 +123,8 @@ async def test_full_screening_quota_ranking_exclusions_and_paging(
     assert job["error"] is None
     assert {r["program"] for r in job["rule_sets"]} == {"BAZNAS_MODAL", "KUBE", "ZAKAT"}
     assert all(len(r["content_sha256"]) == 64 and r["version"] == 1 for r in job["rule_sets"])
+    applied = {r["program"]: r["quota_applied"] for r in job["rule_sets"]}
+    assert applied == {"BAZNAS_MODAL": True, "KUBE": None, "ZAKAT": None}  # no quota: null
     assert job["skipped"] == [{"program": "PKH", "reason": "no_rule_set_in_force"}]
     assert {"download_seconds", "evaluate_seconds", "write_seconds"} <= set(job["timings"])
     counts = job["counts"]

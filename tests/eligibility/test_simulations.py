@@ -90,6 +90,7 @@ async def test_draft_gains_losses_villages_and_budget_without_publishing(
     budget = report["budget"]
     # 2,000,000 rupiah once per household, no quota: every eligible household is funded.
     assert budget["amount_rupiah"] == 2_000_000 and budget["payments_per_year"] == 1
+    assert budget["quota_applied"] is None  # KUBE has no quota
     assert budget["yearly_change"] == -2_000_000 * report["losses"]
     assert budget["yearly_after"] - budget["yearly_before"] == budget["yearly_change"]
     # Nothing was published or changed.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from selaras_eligibility.schemas.catalogue import ProgramCode
 
@@ -47,15 +47,22 @@ class RuleSetUsed(BaseModel):
     content_sha256: str
     effective_from: date
     quota: int | None
-    quota_applied: bool = Field(
-        default=True,
+    quota_applied: bool | None = Field(
+        default=None,
         description="false when the region covers only part of the programme's area: the"
         " quota is for the whole area, so eligible households are not ranked against it"
-        " (reason `quota_not_applied`)",
+        " (reason `quota_not_applied`); null for a programme without a quota",
     )
     ranking: list[dict[str, Any]]
     excludes: list[str]
     areas: list[str]
+
+    @model_validator(mode="after")
+    def _earlier_jobs_applied_quotas(self) -> Self:
+        # Jobs recorded before `quota_applied` existed applied every quota.
+        if self.quota is not None and self.quota_applied is None:
+            self.quota_applied = True
+        return self
 
 
 class ScreeningError(BaseModel):
@@ -149,9 +156,9 @@ class BudgetChange(BaseModel):
     amount_rupiah: int | None
     period: str
     payments_per_year: int
-    quota_applied: bool = Field(
+    quota_applied: bool | None = Field(
         description="false when the region covers only part of the programme's area: every"
-        " eligible household is counted as funded (an upper bound)"
+        " eligible household is counted as funded (an upper bound); null without a quota"
     )
     funded_before: int
     funded_after: int

@@ -61,7 +61,7 @@ def program_specs(job: Screening, rule_sets: dict[uuid.UUID, RuleSet]) -> list[P
             excludes=tuple(entry["excludes"]),
             quota=entry["quota"],
             # Jobs submitted before the flag was recorded applied their quotas.
-            quota_applies=entry.get("quota_applied", True),
+            quota_applies=entry.get("quota_applied") is not False,
             ranking=tuple((key["field"], key["order"]) for key in entry["ranking"]),
             benefit=entry["benefit"],
         )

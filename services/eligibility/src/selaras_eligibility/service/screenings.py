@@ -163,7 +163,9 @@ class ScreeningService:
                     "areas": areas[p.id],
                     "excludes": list(p.excludes),
                     "quota": p.quota,
-                    "quota_applied": quota_applies(body.region, areas[p.id]),
+                    "quota_applied": (
+                        quota_applies(body.region, areas[p.id]) if p.quota is not None else None
+                    ),
                     "ranking": list(p.ranking),
                     "benefit": p.benefit,
                 }

@@ -129,7 +129,7 @@ class SimulationService:
             current,
             draft_ref,
             data,
-            quota_applied=program.quota is None or applies,
+            quota_applied=applies if program.quota is not None else None,
         )
 
     async def _draft(
@@ -215,7 +215,7 @@ class SimulationService:
         draft_ref: dict[str, Any],
         data: dict[str, Any],
         *,
-        quota_applied: bool,
+        quota_applied: bool | None,
     ) -> SimulationRead:
         """The report of a draft's letters (`after`) against those in force (`before`)."""
         before, after = letters
