@@ -24,10 +24,12 @@ def on_database(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> FastAPI:
-    """Give an app what its lifespan would, on the test's database: the engine, sessions
-    (committing ones on `engine`, or the test's own `sessionmaker`, which then serves reads
-    too unless `read_sessionmaker` is given) and a verifier of tokens signed with SECRET."""
+    """Give an app what its lifespan would, on the test's database: the engine (which also
+    serves exports), sessions (committing ones on `engine`, or the test's own
+    `sessionmaker`, which then serves reads too unless `read_sessionmaker` is given) and a
+    verifier of tokens signed with SECRET."""
     app.state.engine = engine
+    app.state.export_engine = engine
     if sessionmaker is None:
         sessionmaker = make_sessionmaker(engine)
         read_sessionmaker = read_sessionmaker or make_sessionmaker(read_only(engine))

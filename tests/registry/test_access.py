@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from selaras_registry.models import AccessLog
 
@@ -115,3 +116,40 @@ async def test_requests_without_valid_token(client: httpx.AsyncClient, tokens: T
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
         assert "bearer" in response.headers["www-authenticate"].lower()
+
+
+async def test_reads_by_id_commit_their_log_rows_under_concurrency(
+    committed_client: httpx.AsyncClient, tokens: Tokens, registry_engine: AsyncEngine
+) -> None:
+    """Reads of one household on a committing app (on PostgreSQL one statement each, on a
+    pooled connection outside any transaction): more readers at once than the pool holds
+    all get the household, each read has its own committed log row, and reads that find
+    nothing to show (outside the jurisdiction, unknown, masked) write none."""
+    created = (
+        await committed_client.post("/api/v1/households", json=household(), headers=tokens())
+    ).json()
+    url = f"/api/v1/households/{created['id']}"
+    reader = {**tokens("back_office", sub="bo-9"), "X-Purpose": "cek rujukan"}
+    responses = await asyncio.gather(
+        *(committed_client.get(url, headers=reader) for _ in range(12))
+    )
+    assert {r.status_code for r in responses} == {200}
+    assert {r.headers["ETag"] for r in responses} == {'"1"'}
+    assert all(r.json() == {**created, "masked": False} for r in responses)
+
+    outside = tokens("back_office", jurisdiction="7373", sub="bo-palopo")
+    assert (await committed_client.get(url, headers=outside)).status_code == 404
+    unknown = await committed_client.get(f"/api/v1/households/{uuid.uuid4()}", headers=reader)
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    masked = await committed_client.get(url, headers=tokens("partner", org="baznas"))
+    assert masked.status_code == 200 and masked.json()["masked"] is True
+
+    async with AsyncSession(registry_engine) as check:
+        rows = list(await check.scalars(select(AccessLog).order_by(AccessLog.id)))
+    reads = [r for r in rows if r.action == "read"]
+    assert [(r.subject, r.role, r.purpose, str(r.household_id)) for r in reads] == [
+        ("bo-9", "back_office", "cek rujukan", created["id"])
+    ] * 12
+    assert len({r.request_id for r in reads}) == 12
+    assert all(r.at is not None and r.region is None and r.records is None for r in reads)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ from sqlalchemy import JSON, DateTime, String, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 
@@ -25,15 +28,27 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Create the engine for `url`, with the SQLite settings a concurrent server needs."""
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 0, pooled: bool = True
+) -> AsyncEngine:
+    """Create the engine for `url`, with the SQLite settings a concurrent server needs.
+
+    On PostgreSQL the pool keeps `pool_size` connections and opens at most `max_overflow`
+    more under load. Those are closed again as soon as they are given back, so a load
+    that keeps exceeding the pool keeps opening connections, each several round trips and
+    a server process: waiting for a pooled connection is cheaper (the default allows no
+    overflow). With `pooled=False` every checkout opens a connection of its own and closes
+    it at the end (for long work, such as an export, that must not hold pooled ones).
+    """
     # JSON columns (documents, rule sets) are read with orjson: several times faster than
     # the standard library on the thousands of documents a change-feed page carries.
     if not is_sqlite(url):
+        if not pooled:
+            return create_async_engine(url, poolclass=NullPool, json_deserializer=orjson.loads)
         return create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=max_overflow,
             pool_recycle=1800,
             json_deserializer=orjson.loads,
         )
@@ -71,6 +86,14 @@ def read_only(engine: AsyncEngine) -> AsyncEngine:
     """The same engine for transactions that only read: on SQLite they take no write lock
     and so never wait behind a long writer (a bulk import); on PostgreSQL nothing changes."""
     return engine.execution_options(**{_READ_ONLY: True})
+
+
+@asynccontextmanager
+async def autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection outside any transaction: each statement commits by itself (no
+    BEGIN and COMMIT round trips, for work that is one statement)."""
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def make_sessionmaker(bind: Any) -> async_sessionmaker[AsyncSession]:

@@ -18,6 +18,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/selaras.db"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
+    #: Connections beyond the pool under load (see `selaras_shared.db.make_engine`).
+    db_max_overflow: int = Field(default=0, ge=0)
     log_level: str = "INFO"
 
 

@@ -40,7 +40,11 @@ async def run_sweep(settings: ReferralSettings) -> SweepReport:
 async def deliver(settings: ReferralSettings, *, once: bool) -> int:
     """Deliver webhooks: what is due now (`once`), or until SIGINT/SIGTERM; returns how
     many deliveries were sent (with `once`)."""
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     try:
         async with webhook_client(settings) as http:
             dispatcher = Dispatcher(make_sessionmaker(engine), http, settings)

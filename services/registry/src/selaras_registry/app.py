@@ -1,5 +1,5 @@
 """The registry app: `create_app()` assembles routes on the shared service frame, and its
-lifespan starts the import job runner."""
+lifespan opens the export engine and starts the import job runner."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from selaras_registry.api.imports import MEDIA_TYPES
 from selaras_registry.imports.runner import ImportRunner
 from selaras_registry.settings import RegistrySettings
 from selaras_shared.app import build_service_app
+from selaras_shared.db import is_sqlite, make_engine
 from selaras_shared.settings import AuthSettings
 
 IMPORTS_PATH = "/api/v1/imports"
@@ -42,6 +43,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with frame(app):
+            # Exports stream for as long as the client reads, on connections of their own:
+            # they never hold the pooled ones that every other request waits for.
+            exports = app.state.engine
+            if not is_sqlite(settings.database_url):
+                exports = make_engine(settings.database_url, pooled=False)
+            app.state.export_engine = exports
             runner = None
             if settings.import_runner:
                 runner = import_runner(app, settings)
@@ -52,6 +59,8 @@ def create_app(
             finally:
                 if runner is not None:
                     await runner.stop()
+                if exports is not app.state.engine:
+                    await exports.dispose()
 
     app.router.lifespan_context = lifespan
     return app

@@ -1,13 +1,13 @@
-"""Dependencies of the registry routes: session, caller, service."""
+"""Dependencies of the registry routes: session, caller, services."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from selaras_registry.service import Caller, RegistryService
+from selaras_registry.service import Caller, HouseholdReads, RegistryService
 from selaras_shared.auth import CurrentPrincipal
 from selaras_shared.db import get_session
 from selaras_shared.requestctx import current_request_id
@@ -44,3 +44,13 @@ async def get_service(
 
 
 Service = Annotated[RegistryService, Depends(get_service)]
+
+
+async def get_reads(
+    request: Request, caller: Annotated[Caller, Depends(get_caller)]
+) -> HouseholdReads:
+    """Reads of one household by id (no session of the request)."""
+    return HouseholdReads(request.app.state.sessionmaker, caller)
+
+
+Reads = Annotated[HouseholdReads, Depends(get_reads)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from selaras_registry.api.params import Cursor, IfMatch, Limit, RegionPrefix, check_region
 from selaras_registry.codes import Ppks, RecordStatus
-from selaras_registry.deps import Service
+from selaras_registry.deps import Reads, Service
 from selaras_registry.errors import field_invalid
 from selaras_registry.regions import fold
 from selaras_registry.repository import HouseholdFilter
@@ -110,7 +110,7 @@ async def search_households(
 @router.get("/households/{household_id}", response_model=HouseholdRead)
 async def get_household(
     household_id: uuid.UUID,
-    service: Service,
+    reads: Reads,
     as_of: Annotated[
         datetime | None, Query(description="read the household as it was at this time")
     ] = None,
@@ -122,7 +122,7 @@ async def get_household(
             "timezone_required",
             Text("Sertakan zona waktu (mis. Z)", "Include a time zone (e.g. Z)"),
         )
-    return _served_json(await service.get(household_id, as_of))
+    return _served_json(await reads.get(household_id, as_of))
 
 
 @router.patch("/households/{household_id}", tags=["households"])

@@ -44,8 +44,9 @@ class SnapshotResponse(StreamingResponse):
 async def get_snapshot_service(
     request: Request, caller: Annotated[Caller, Depends(get_caller)]
 ) -> SnapshotService:
-    """Snapshot exports on the app's engine (each export opens its own transaction)."""
-    return SnapshotService(request.app.state.engine, caller)
+    """Snapshot exports on the app's export engine (each export opens its own transaction
+    on connections of its own)."""
+    return SnapshotService(request.app.state.export_engine, caller)
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from selaras_registry.repository.households import (
     AccessLogRepository,
+    CurrentReads,
     HouseholdFilter,
     HouseholdRepository,
     VersionRepository,
@@ -10,6 +11,7 @@ from selaras_registry.repository.households import (
 
 __all__ = [
     "AccessLogRepository",
+    "CurrentReads",
     "HouseholdFilter",
     "HouseholdRepository",
     "VersionRepository",

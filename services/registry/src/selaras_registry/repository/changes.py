@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel, col
 
 from selaras_registry.models import Household, HouseholdVersion, Member
+from selaras_registry.repository.households import region_range
 
 #: The xmin of the current statement's snapshot, as a bigint comparable with `txid`.
 _SNAPSHOT_XMIN = "(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
@@ -72,11 +73,6 @@ class FeedPosition:
 
     txid: int = 0
     id: int = 0
-
-
-def region_range(prefix: str) -> tuple[str, str]:
-    """The lowest and highest village codes starting with `prefix`."""
-    return prefix.ljust(10, "0"), prefix.ljust(10, "9")
 
 
 def _code_in(column: Any, prefix: str) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     and_,
     bindparam,
     delete,
@@ -20,21 +21,24 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import col
 
 from selaras_registry.models import AccessLog, Household, HouseholdTag, HouseholdVersion, Member
 from selaras_shared.db import utcnow
 
 
+def region_range(prefix: str) -> tuple[str, str]:
+    """The lowest and highest village codes starting with `prefix`."""
+    return prefix.ljust(10, "0"), prefix.ljust(10, "9")
+
+
 def in_region(prefix: str) -> ColumnElement[bool]:
     """Households whose village code starts with `prefix` (an index range, any collation)."""
     if not prefix:
         return col(Household.village_code).is_not(None)
-    return and_(
-        col(Household.village_code) >= prefix.ljust(10, "0"),
-        col(Household.village_code) <= prefix.ljust(10, "9"),
-    )
+    low, high = region_range(prefix)
+    return and_(col(Household.village_code) >= low, col(Household.village_code) <= high)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,69 @@ _CURRENT = (
     )
     .where(col(Household.id) == bindparam("household_id"))
 )
+
+
+def _current_read(*, logged: bool) -> Select[Any]:
+    """The village and current document of the household `household_id` if its village
+    code lies between `low` and `high`; with `logged`, the same statement also appends an
+    access-log row (parameters `log_<column>`) for the household it finds, and for none
+    when it finds none: one statement, so the read and its log entry commit together
+    without a transaction of their own (PostgreSQL: a data-modifying WITH)."""
+    current = (
+        select(col(Household.id), col(Household.village_code), col(HouseholdVersion.document))
+        .join(
+            HouseholdVersion,
+            and_(
+                col(HouseholdVersion.household_id) == col(Household.id),
+                col(HouseholdVersion.version) == col(Household.version),
+            ),
+        )
+        .where(
+            col(Household.id) == bindparam("household_id"),
+            col(Household.village_code) >= bindparam("low"),
+            col(Household.village_code) <= bindparam("high"),
+        )
+        .cte("current")
+    )
+    statement = select(current.c.village_code, current.c.document)
+    if not logged:
+        return statement
+    entry = select(
+        *(bindparam(f"log_{name}", type_=_ACCESS_LOG.c[name].type) for name in _LOGGED_READ),
+        current.c.id,
+    ).select_from(current)
+    return statement.add_cte(
+        insert(_ACCESS_LOG).from_select([*_LOGGED_READ, "household_id"], entry).cte("logged")
+    )
+
+
+_ACCESS_LOG = AccessLog.metadata.tables[str(AccessLog.__tablename__)]
+#: What an access-log row of a read of one household records besides the household.
+_LOGGED_READ = ("at", "subject", "role", "organization", "action", "purpose", "request_id")
+_CURRENT_READ = _current_read(logged=False)
+_CURRENT_READ_LOGGED = _current_read(logged=True)
+
+
+class CurrentReads:
+    """Reads of one household as it is now, on a connection outside any transaction
+    (PostgreSQL): each read is one statement, together with its access-log row."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def current(
+        self, household_id: uuid.UUID, region: str, log: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The stored document of the household's current version if it lies within
+        `region` (a code prefix, '' for all), else None; with `log` (an access-log row
+        without its household), the read is logged when it finds the household."""
+        low, high = region_range(region)
+        parameters: dict[str, Any] = {"household_id": household_id, "low": low, "high": high}
+        if log is not None:
+            parameters.update({f"log_{name}": log[name] for name in _LOGGED_READ})
+        statement = _CURRENT_READ if log is None else _CURRENT_READ_LOGGED
+        row = (await self.connection.execute(statement, parameters)).first()
+        return None if row is None else row.document
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,11 @@
 """Registry use cases, one module per domain."""
 
-from selaras_registry.service.households import Caller, RegistryService, Served, Upserted
+from selaras_registry.service.households import (
+    Caller,
+    HouseholdReads,
+    RegistryService,
+    Served,
+    Upserted,
+)
 
-__all__ = ["Caller", "RegistryService", "Served", "Upserted"]
+__all__ = ["Caller", "HouseholdReads", "RegistryService", "Served", "Upserted"]
