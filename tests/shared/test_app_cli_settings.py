@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
 import sys
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -28,13 +30,24 @@ CLI_SECRET = "cli-secret-0123456789-0123456789-abcdef"
 # ---- app -----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def collector_state() -> Iterator[None]:
+    """Give the garbage collector back its thresholds, and unfreeze what a test froze."""
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
 async def test_lifespan_creates_and_disposes_resources(
-    db_url: str, selaras_logger_state: None
+    db_url: str, selaras_logger_state: None, collector_state: None
 ) -> None:
     app = build_service_app(
         title="t",
         description="d",
-        settings=ServiceSettings(database_url=db_url, max_body_bytes=2048, log_level="debug"),
+        settings=ServiceSettings(
+            database_url=db_url, max_body_bytes=2048, log_level="debug", gc_threshold=5000
+        ),
         auth=AUTH,
         routers=[router],
     )
@@ -51,6 +64,9 @@ async def test_lifespan_creates_and_disposes_resources(
         assert engine.pool.checkedout() == 0
         # Logging was configured from the settings.
         assert logging.getLogger("selaras").level == logging.DEBUG
+        # What was loaded at startup is frozen, and collections wait for the threshold.
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == 5000
 
 
 def test_routers_are_mounted_under_api_v1(db_url: str) -> None:
@@ -79,6 +95,11 @@ def test_service_settings_defaults_and_bounds(monkeypatch: pytest.MonkeyPatch) -
         ServiceSettings(max_body_bytes=1023)
     with pytest.raises(ValidationError):
         ServiceSettings(db_pool_size=0)
+    assert (settings.db_max_overflow, settings.gc_threshold) == (0, 10_000)
+    with pytest.raises(ValidationError):
+        ServiceSettings(db_max_overflow=-1)
+    with pytest.raises(ValidationError):
+        ServiceSettings(gc_threshold=99)
 
 
 def test_auth_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
