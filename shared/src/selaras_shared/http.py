@@ -66,6 +66,11 @@ def forwarded_headers(
     return headers
 
 
+#: Connections to another service: every open one is kept for reuse (httpx keeps 20 by
+#: default, so more concurrent calls than that opened a connection for each call).
+KEEPALIVE = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+
 class ServiceClient:
     """Base of a typed client of one Selaras service; subclasses set `name` and add calls."""
 
@@ -92,7 +97,9 @@ class ServiceClient:
         timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
-        http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        http = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport, limits=KEEPALIVE
+        )
         return cls(http, deadline=deadline, retries=retries)
 
     async def aclose(self) -> None:
