@@ -13,17 +13,23 @@ import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from fastapi import Request
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
+from selaras_registry.api.snapshots import get_snapshot_service
 from selaras_registry.app import create_app
 from selaras_registry.models import AccessLog
 from selaras_registry.repository.changes import BlockRange, SnapshotRepository
-from selaras_registry.service import changes
+from selaras_registry.service import Caller, changes
 from selaras_registry.service.changes import CHANGED_SCHEMA, SNAPSHOT_SCHEMA, open_snapshot
+from selaras_registry.settings import RegistrySettings
+from selaras_shared.auth import Principal, Role
 from selaras_shared.db import make_sessionmaker, read_only
 from selaras_shared.pagination import encode_cursor
 from tests.conftest import BACKEND
+from tests.support import AUTH
 
 from .conftest import Tokens, _app
 from .factories import OTHER_REGENCY_VILLAGE, VILLAGE, create, household, member
@@ -668,4 +674,55 @@ async def test_client_gone_mid_stream_ends_the_transaction(
     assert sent[0]["status"] == 200
     bodies = [m for m in sent if m["type"] == "http.response.body"]
     assert bodies and not any(m.get("more_body") is False for m in bodies), "stream completed"
+    await _settled(registry_engine)
+
+
+async def test_the_app_exports_on_connections_of_their_own(
+    committed_client: httpx.AsyncClient,
+    tokens: Tokens,
+    registry_url: str,
+    registry_engine: AsyncEngine,
+) -> None:
+    """The running app (its lifespan, as deployed) streams exports on an engine of their own
+    on PostgreSQL, unpooled, so a long export never holds a pooled connection that other
+    requests wait for; on SQLite, on the app's engine. Both end with nothing left open."""
+    created = [await create(committed_client, tokens()) for _ in range(3)]
+    app = create_app(
+        RegistrySettings(database_url=registry_url, import_runner=False, db_pool_size=1), AUTH
+    )
+    caller = Caller(
+        principal=Principal(subject="bo", role=Role.back_office, jurisdiction=""),
+        source="api",
+        purpose=None,
+        request_id=None,
+    )
+    async with app.router.lifespan_context(app):
+        exports: AsyncEngine = app.state.export_engine
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
+            whole = await client.get(SNAPSHOTS, headers=tokens("back_office"))
+            assert whole.status_code == 200
+            service = await get_snapshot_service(Request({"type": "http", "app": app}), caller)
+            assert service.engine is exports
+            if BACKEND == "postgres":
+                assert exports is not app.state.engine
+                assert isinstance(exports.pool, NullPool)
+                # An export holds its connections until it is read to the end; meanwhile
+                # the app's one pooled connection is free for a read.
+                export = await service.open(None)
+                try:
+                    assert app.state.engine.pool.checkedout() == 0
+                    read = await client.get(
+                        f"/api/v1/households/{created[0]['id']}", headers=tokens()
+                    )
+                    assert read.status_code == 200
+                    content = b"".join([chunk async for chunk in export.stream()])
+                finally:
+                    await export.aclose()
+                assert read_stream(content)[0].num_rows == len(created)
+            else:
+                assert exports is app.state.engine
+        rows = read_stream(whole.content)[0].to_pylist()
+        assert sorted(row["id"] for row in rows) == sorted(h["id"] for h in created)
+        assert app.state.engine.pool.checkedout() == 0
     await _settled(registry_engine)
