@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import json
 import uuid
@@ -171,18 +172,22 @@ async def importer(
     runners: list[ImportRunner] = []
 
     def make_runner(
-        after_batch: BatchHook | None = None, stale_seconds: float = 60.0
+        after_batch: BatchHook | None = None,
+        stale_seconds: float = 60.0,
+        workers: int = 0,
+        gc_threshold: int | None = None,
     ) -> ImportRunner:
         # Two families per batch, so that small files make several batches.
         runner = ImportRunner(
             sessionmaker,
             import_dir=tmp_path,
-            workers=0,
+            workers=workers,
             families_per_batch=2,
             stale_seconds=stale_seconds,
             heartbeat_seconds=0.05,
             poll_seconds=0.05,
             after_batch=after_batch,
+            gc_threshold=gc_threshold,
         )
         runners.append(runner)
         app.state.import_runner = runner
@@ -571,6 +576,27 @@ async def test_template_and_layout(importer: Importer, tokens: Tokens) -> None:
 
 
 # --- running in the background --------------------------------------------------------
+
+
+async def test_rows_validated_in_worker_processes(importer: Importer, tokens: Tokens) -> None:
+    """As the service runs an import: rows validated in a worker process, whose garbage
+    collector is tuned like the server's, with the result of validating them in this one."""
+    runner = importer.make_runner(workers=1, gc_threshold=5000)
+    runner.start()
+    families = [household() for _ in range(5)]
+    families[3]["members"][1]["sex"] = "x"
+    submitted = await importer.submit(to_csv(families), tokens(), mode="valid_only")
+    assert submitted.status_code == 202
+    await asyncio.wait_for(runner.ended(uuid.UUID(submitted.json()["id"])).wait(), 60)
+    job = (await importer.client.get(submitted.headers["location"], headers=tokens())).json()
+    assert job["status"] == "succeeded", job
+    assert job["households_created"] == 4 and job["households_rejected"] == 1
+    [issue] = await _report(importer, job, tokens())
+    assert issue["row"] == 1 + 3 * 3 + 2 and issue["field"] == "sex"
+    assert await importer.count(Household) == 4
+    worker = runner._executor()
+    assert worker.submit(gc.get_threshold).result(timeout=30)[0] == 5000
+    assert worker.submit(gc.get_freeze_count).result(timeout=30) > 0
 
 
 async def test_progress_is_visible_while_running(importer: Importer, tokens: Tokens) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -14,23 +13,8 @@ from selaras_shared.db import make_engine, make_sessionmaker, read_only
 from selaras_shared.errors import install_error_handlers
 from selaras_shared.logs import configure_logging
 from selaras_shared.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from selaras_shared.process import tune_collector
 from selaras_shared.settings import AuthSettings, ServiceSettings
-
-
-def tune_collector(threshold: int) -> None:
-    """Set the garbage collector for a server process that has started.
-
-    Everything loaded so far (modules, routes, models, schemas) lives as long as the
-    process: frozen, the collector no longer walks it in every full collection. Each
-    request allocates thousands of short-lived objects, and the default first threshold
-    (700) ran a collection every few requests and a full one every few hundred, which made
-    the slowest reads several times slower than the median; `threshold` sets how many
-    allocations a first-generation collection waits for.
-    """
-    gc.collect()
-    gc.freeze()
-    _, second, third = gc.get_threshold()
-    gc.set_threshold(threshold, second, third)
 
 
 def build_service_app(

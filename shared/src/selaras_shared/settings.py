@@ -21,7 +21,7 @@ class ServiceSettings(BaseSettings):
     #: Connections beyond the pool under load (see `selaras_shared.db.make_engine`).
     db_max_overflow: int = Field(default=0, ge=0)
     #: Allocations between first-generation garbage collections in a server process (see
-    #: `selaras_shared.app.tune_collector`).
+    #: `selaras_shared.process.tune_collector`).
     gc_threshold: int = Field(default=10_000, ge=100)
     log_level: str = "INFO"
 

@@ -76,4 +76,5 @@ def import_runner(app: FastAPI, settings: RegistrySettings) -> ImportRunner:
         stale_seconds=settings.import_stale_seconds,
         heartbeat_seconds=settings.import_heartbeat_seconds,
         poll_seconds=settings.import_poll_seconds,
+        gc_threshold=settings.gc_threshold,
     )

@@ -15,6 +15,7 @@ from selaras_registry.settings import RegistrySettings
 from selaras_shared.auth import Principal, Role
 from selaras_shared.db import make_engine, make_sessionmaker
 from selaras_shared.migrations import upgrade
+from selaras_shared.process import tune_collector
 
 MIGRATIONS = "selaras_registry:migrations"
 
@@ -87,6 +88,7 @@ async def import_file(
         families_per_batch=settings.import_batch_families,
         stale_seconds=settings.import_stale_seconds,
         heartbeat_seconds=settings.import_heartbeat_seconds,
+        gc_threshold=settings.gc_threshold,
     )
     try:
         async with sessions.begin() as session:
@@ -162,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"registry demo data: {added} households added in {elapsed:.1f}s", file=sys.stderr)
         return 0
     if args.command == "import":
+        tune_collector(settings.gc_threshold)
         principal = Principal(
             subject=args.subject, role=Role(args.role), jurisdiction=args.jurisdiction
         )

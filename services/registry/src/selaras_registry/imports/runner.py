@@ -59,6 +59,7 @@ from selaras_registry.service import Caller
 from selaras_shared.auth import Principal, Role
 from selaras_shared.db import utcnow
 from selaras_shared.i18n import Text
+from selaras_shared.process import tune_collector
 
 _log = logging.getLogger("selaras.imports")
 
@@ -196,7 +197,9 @@ class _Run:
 
 
 class ImportRunner:
-    """Runs import jobs in a background task of the service process."""
+    """Runs import jobs in a background task of the service process; validation runs in
+    `workers` worker processes (none: in this one), whose garbage collector is tuned with
+    `gc_threshold` when it is given."""
 
     def __init__(
         self,
@@ -210,6 +213,7 @@ class ImportRunner:
         poll_seconds: float = 5.0,
         reader: Reader | None = None,
         after_batch: BatchHook | None = None,
+        gc_threshold: int | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.import_dir = import_dir
@@ -220,6 +224,7 @@ class ImportRunner:
         self.poll_seconds = poll_seconds
         self.reader = reader or default_reader()
         self.after_batch = after_batch
+        self.gc_threshold = gc_threshold
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pool: ProcessPoolExecutor | None = None
@@ -518,10 +523,19 @@ class ImportRunner:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # spawn: forking a process that runs an event loop and threads is unsafe.
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
+            # spawn: forking a process that runs an event loop and threads is unsafe. Each
+            # worker validates batch after batch of rows: its collector is tuned like a
+            # server's (`gc_threshold`).
+            context = multiprocessing.get_context("spawn")
+            if self.gc_threshold is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            else:
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=context,
+                    initializer=tune_collector,
+                    initargs=(self.gc_threshold,),
+                )
         return self._pool
 
     def _postgres(self) -> bool:
