@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -58,7 +59,14 @@ class Address(BaseModel):
 
 
 Failure = Literal[
-    "not-found", "conflict", "invalid-transition", "custom", "timeout", "crash", "database"
+    "not-found",
+    "conflict",
+    "invalid-transition",
+    "custom",
+    "timeout",
+    "crash",
+    "database",
+    "pool",
 ]
 
 
@@ -89,6 +97,7 @@ def _failure(kind: Failure) -> Exception:
         "timeout": lambda: UpstreamTimeout(headers={"Retry-After": "5"}),
         "crash": lambda: RuntimeError("a bug"),
         "database": lambda: OperationalError("SELECT 1", {}, ConnectionError("db down")),
+        "pool": lambda: PoolTimeout("QueuePool limit of size 1 overflow 0 reached"),
     }
     return failures[kind]()
 

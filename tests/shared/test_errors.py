@@ -219,6 +219,20 @@ async def test_database_error_is_a_503_with_retry_after(client: httpx.AsyncClien
     assert "db down" not in response.text
 
 
+async def test_no_free_database_connection_is_a_503_with_retry_after(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/v1/echo",
+        json={**VALID, "fail": "pool"},
+        headers={**bearer(), "Accept-Language": "en"},
+    )
+    body = assert_problem(response, 503, "upstream-unavailable")
+    assert body["detail"] == "Database busy; retry"
+    assert response.headers["retry-after"] == "1"
+    assert "QueuePool" not in response.text
+
+
 async def test_unexpected_exception_is_a_500_problem(crash_client: httpx.AsyncClient) -> None:
     response = await crash_client.post(
         "/api/v1/echo",

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -294,6 +295,16 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(error, _lang(request), request.url.path)
 
+    async def on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool's timeout: more requests than
+        # the pool serves at once (pools do not overflow, see selaras_shared.db).
+        _log.warning("no database connection free: %s", exc)
+        error = UpstreamUnavailable(
+            Text("Basis data sedang sibuk; coba lagi", "Database busy; retry"),
+            headers={"Retry-After": "1"},
+        )
+        return problem_response(error, _lang(request), request.url.path)
+
     async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
         # A constraint the service did not turn into a domain error: retrying cannot help.
         _log.warning("integrity error: %s", exc)
@@ -303,5 +314,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)
     app.add_exception_handler(DBAPIError, on_database_error)
+    app.add_exception_handler(PoolTimeout, on_pool_timeout)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
