@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -285,25 +286,28 @@ def install_error_handlers(app: FastAPI) -> None:
             error = _http_error_class(exc.status_code)(headers=dict(exc.headers or {}))
         return problem_response(error, _lang(request), request.url.path)
 
-    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-        # Integrity errors are turned into domain errors by the services; what reaches
-        # here is the database being unreachable or overloaded.
-        _log.warning("database error: %s", exc)
-        error = UpstreamUnavailable(
-            Text("Basis data sedang tidak tersedia; coba lagi", "Database unavailable; retry"),
-            headers={"Retry-After": "1"},
-        )
-        return problem_response(error, _lang(request), request.url.path)
+    def database_unavailable(
+        what: str, detail: Text
+    ) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+        async def handle(request: Request, exc: Exception) -> JSONResponse:
+            _log.warning("%s: %s", what, exc)
+            error = UpstreamUnavailable(detail, headers={"Retry-After": "1"})
+            return problem_response(error, _lang(request), request.url.path)
 
-    async def on_pool_timeout(request: Request, exc: Exception) -> JSONResponse:
-        # Every pooled connection stayed busy for the pool's timeout: more requests than
-        # the pool serves at once (pools do not overflow, see selaras_shared.db).
-        _log.warning("no database connection free: %s", exc)
-        error = UpstreamUnavailable(
-            Text("Basis data sedang sibuk; coba lagi", "Database busy; retry"),
-            headers={"Retry-After": "1"},
-        )
-        return problem_response(error, _lang(request), request.url.path)
+        return handle
+
+    # Integrity errors are turned into domain errors by the services; what reaches
+    # here is the database being unreachable or overloaded.
+    on_database_error = database_unavailable(
+        "database error",
+        Text("Basis data sedang tidak tersedia; coba lagi", "Database unavailable; retry"),
+    )
+    # Every pooled connection stayed busy for the pool's timeout: more requests than the
+    # pool serves at once (pools do not overflow, see selaras_shared.db).
+    on_pool_timeout = database_unavailable(
+        "no database connection free",
+        Text("Basis data sedang sibuk; coba lagi", "Database busy; retry"),
+    )
 
     async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
         # A constraint the service did not turn into a domain error: retrying cannot help.
