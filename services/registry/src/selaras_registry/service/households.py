@@ -167,7 +167,7 @@ class RegistryService:
         members = await self.households.active_members([h.id for h in page])
         await self._log_reads([h.id for h in page], "search")
         return Page(
-            items=[self._present(household_document(h, members[h.id])) for h in page],
+            items=[_present(self.caller, household_document(h, members[h.id])) for h in page],
             next_cursor=encode_cursor({"id": str(page[-1].id)}) if more else None,
         )
 
@@ -257,7 +257,9 @@ class RegistryService:
         )
         if same_fields and same_members:
             await self._log_reads([existing.id], "read")
-            return Upserted("unchanged", Served(self._present(before), etag_for(existing.version)))
+            return Upserted(
+                "unchanged", Served(_present(self.caller, before), etag_for(existing.version))
+            )
         household = await self._claim(
             existing.id, existing.version if expected is None else expected
         )
@@ -519,10 +521,7 @@ class RegistryService:
         )
         await self.households.replace_tags(household.id, search_tags(household, members))
         await self._flush()
-        return Served(self._present(document), etag_for(household.version))
-
-    def _present(self, document: dict[str, Any]) -> dict[str, Any]:
-        return _present(self.caller, document)
+        return Served(_present(self.caller, document), etag_for(household.version))
 
     async def _log_reads(self, household_ids: list[uuid.UUID], action: str) -> None:
         if self.caller.sees_personal_data:
